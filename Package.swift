@@ -4,7 +4,7 @@ import PackageDescription
 // Data flows through the targets in this order:
 //   SequnetCheckpoint (file formats) -> SequnetEngine (models, stream state,
 //   sampler) -> SequnetAudio (libsndfile, libsamplerate) -> sequnet (the command).
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"])]
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "sequnet",
