@@ -1,0 +1,67 @@
+# sequnet: data -> training -> conversion -> samples.
+#   make data     Bach chorales -> piano audio -> data/{train,valid,test}.u8 (+ test WAVs)
+#   make parity   PyTorch reference-format models vs the golden fixtures
+#   make train    both models, in the foreground, up to TRAIN_MINUTES of wall time each
+#                 (resumes from models/training/NAME.pt; run both at once with make -j2 train)
+#   make models   data -> train -> convert to safetensors -> samples
+# Python is Debian's (python3-torch); music21 from pip (tools/requirements.txt).
+
+PYTHON        ?= /usr/bin/python3
+SWIFT_RUN     ?= swift run -c release sequnet
+TRAIN_MINUTES ?= 85
+SECONDS_OUT   ?= 4
+TEMPERATURE   ?= 1.0
+SEED          ?= 1
+# first test piece (sorted) as the prompt source; 2 s of it primes the models
+PROMPT_PIECE  ?= $(firstword $(sort $(wildcard data/test_wav/*.wav)))
+
+SEQUNET_ARGS := --model sequnet --features 64 --levels 10 --depth 1 --kernel-size 5
+WAVENET_ARGS := --model wavenet --layers 13 --blocks 1 --residual-channels 64 --dilation-channels 64 --skip-channels 128
+# the state dict does not record WaveNet's layers per block; convert stores it
+WAVENET_LAYERS := 13
+TRAIN_COMMON := --T 16384 --batch 1 --lr 1e-3 --max-minutes $(TRAIN_MINUTES)
+
+.PHONY: all data parity train train-sequnet train-wavenet baselines curves convert samples models clean-samples
+all: models
+
+data: data/manifest.json
+data/manifest.json: tools/make_dataset.py tools/mulaw.py
+	$(PYTHON) tools/make_dataset.py --out data --jobs 2
+
+parity:
+	$(PYTHON) tools/test_parity.py
+
+train: train-sequnet train-wavenet
+train-sequnet: data/manifest.json
+	nice -n 10 $(PYTHON) tools/train.py --name sequnet-piano $(SEQUNET_ARGS) $(TRAIN_COMMON)
+train-wavenet: data/manifest.json
+	nice -n 10 $(PYTHON) tools/train.py --name wavenet-piano $(WAVENET_ARGS) $(TRAIN_COMMON)
+
+baselines: data/manifest.json
+	$(PYTHON) tools/baselines.py
+curves:
+	$(PYTHON) tools/plot_curves.py
+
+models/sequnet-piano.safetensors: models/training/sequnet-piano.pt
+	$(SWIFT_RUN) convert $< $@
+models/wavenet-piano.safetensors: models/training/wavenet-piano.pt
+	$(SWIFT_RUN) convert --wavenet-layers $(WAVENET_LAYERS) $< $@
+# training writes the .pt; if it is missing, train (a no-op once the wall budget is used up)
+models/training/sequnet-piano.pt: | data/manifest.json
+	$(MAKE) train-sequnet
+models/training/wavenet-piano.pt: | data/manifest.json
+	$(MAKE) train-wavenet
+convert: models/sequnet-piano.safetensors models/wavenet-piano.safetensors
+
+samples/prompt.wav: data/manifest.json
+	sox "$(PROMPT_PIECE)" $@ trim 0 2
+samples/%-uncond.wav: models/%.safetensors
+	$(SWIFT_RUN) generate -m $< --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
+samples/%-prompted.wav: models/%.safetensors samples/prompt.wav
+	$(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
+samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.wav samples/$(m)-prompted.wav)
+
+models: data convert baselines curves samples
+
+clean-samples:
+	rm -f samples/*-uncond.wav samples/*-prompted.wav samples/prompt.wav
