@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import SequnetAudio
+import SequnetEngine
+
+/// `sequnet generate`: a fixed amount of audio to a WAV file (or stdout).
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate audio into a 16-bit mono 16 kHz WAV file (-o - for raw s16le on stdout).",
+        discussion: """
+            With --prompt, the prompt (any audio libsndfile reads, mixed to mono, resampled to \
+            16 kHz, mu-law quantised) primes the model and is written first, as decoded mu-law, \
+            followed by the continuation; --seconds/--samples is the length of the continuation \
+            (default 4 seconds). On SIGINT/SIGTERM generation stops, the WAV is finalised with \
+            what was generated, and the exit status is 1.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var length: LengthOptions
+
+    @Option(help: ArgumentHelp("Audio file that primes the model (WAV, FLAC, OGG, ...).", valueName: "AUDIO"),
+            completion: .file())
+    var prompt: String?
+
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Output WAV file, or - for raw s16le on stdout.", valueName: "OUT"))
+    var output: String
+
+    static let defaultSeconds = 4.0
+
+    func validate() throws {
+        if let prompt { try requireFile(prompt, what: "prompt") }
+        if output.isEmpty { throw ValidationError("-o needs a file name or -") }
+    }
+
+    func run() throws {
+        Interrupt.install()
+        let loaded = try modelOptions.load()
+        let model = loaded.model
+        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0, sampleRate: model.sampleRate) } ?? []
+        let count = length.sampleCount ?? Int(Self.defaultSeconds * Double(model.sampleRate))
+
+        let sink = try openSampleSink(output, sampleRate: model.sampleRate)
+        var sampler = Sampler(temperature: sampling.temperature, seed: sampling.seed)
+        Console.error("generating \(grouped(count)) samples (\(String(format: "%.2f", Double(count) / Double(model.sampleRate))) s) "
+                      + "with \(loaded.summary) from \(loaded.path), temperature \(sampling.temperature), seed \(sampling.seed)"
+                      + (prompt.isEmpty ? "" : ", prompt \(grouped(prompt.count)) samples"))
+
+        let stream = model.makeStream()
+        if !prompt.isEmpty { stream.prime(with: prompt) }
+        try writeClasses(prompt, to: sink)
+        var progress = ProgressLine(label: "generate", total: count, sampleRate: model.sampleRate)
+        let result: GenerationResult
+        do {
+            result = try generate(stream: stream, sampler: &sampler, count: count, chunk: 4096,
+                                  to: sink, progress: &progress)
+        } catch {
+            try? sink.finish()   // a valid (short) file beats a torn one
+            throw error
+        }
+        try sink.finish()
+
+        let total = prompt.count + result.generated
+        if result.interrupted {
+            Console.error("interrupted: wrote \(grouped(total)) samples to \(sink.displayName)")
+            throw ExitCode(1)
+        }
+        Console.error(String(format: "wrote %@ samples to %@ in %.2f s (%.0f samples/s, %.2fx real time)",
+                             grouped(total), sink.displayName, result.seconds, result.samplesPerSecond,
+                             result.samplesPerSecond / Double(model.sampleRate)))
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import SequnetAudio
+import SequnetEngine
+
+/// `sequnet score`: how well a model predicts a recording.
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Teacher-forced negative log-likelihood of a recording, in bits per sample.",
+        discussion: """
+            The model starts from silence; each sample of the recording (mixed to mono, resampled \
+            to 16 kHz, mu-law quantised) adds -log2 softmax(logits)[class] and is then fed in. \
+            The number is printed first on stdout; 8 bits/sample is a uniform guess.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Argument(help: ArgumentHelp("Recording to score (any audio libsndfile reads).", valueName: "AUDIO"),
+              completion: .file())
+    var audio: String
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws { try requireFile(audio, what: "audio file") }
+
+    func run() throws {
+        Interrupt.install()
+        let loaded = try modelOptions.load()
+        let model = loaded.model
+        let recording = try readMonoAudio(atPath: audio, resampledTo: model.sampleRate)
+        let classes = recording.samples.map { MuLaw.encode($0) }
+        guard !classes.isEmpty else { throw CLIError.emptyInput("audio file '\(audio)'") }
+
+        let start = now()
+        let stream = model.makeStream()   // primed with silence
+        var progress = ProgressLine(label: "score", total: classes.count, sampleRate: model.sampleRate)
+        var totalNats = 0.0
+        var scored = 0
+        for (i, cls) in classes.enumerated() {
+            if i & 1023 == 0 {
+                if Interrupt.requested { break }
+                progress.update(done: i)
+            }
+            totalNats += negativeLogLikelihood(stream.logits, Int(cls))
+            scored += 1
+            if i + 1 < classes.count { stream.step(cls) }
+        }
+        progress.finish(done: scored)
+        let wall = now() - start
+        if scored < classes.count {
+            throw CLIError.interrupted("scored \(grouped(scored)) of \(grouped(classes.count)) samples")
+        }
+        let bits = totalNats / M_LN2 / Double(scored)
+        let seconds = Double(scored) / Double(model.sampleRate)
+
+        if json {
+            let report = ScoreReport(bitsPerSample: bits, samples: scored, seconds: seconds, model: loaded.path,
+                                     architecture: model.config.architectureName, wallSeconds: wall)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(String(format: "%.4f bits/sample (%@ samples, %.2f s of audio, %@, %.2f s)",
+                         bits, grouped(scored), seconds, loaded.path, wall))
+        }
+    }
+
+    /// -ln softmax(logits)[target], in Double so long sums stay exact enough.
+    private func negativeLogLikelihood(_ logits: UnsafeBufferPointer<Float>, _ target: Int) -> Double {
+        var maxLogit = logits[0]
+        for v in logits where v > maxLogit { maxLogit = v }
+        var sum = 0.0
+        for v in logits { sum += exp(Double(v - maxLogit)) }
+        return Double(maxLogit) + log(sum) - Double(logits[target])
+    }
+}
+
+/// `score --json` output.
+struct ScoreReport: Encodable {
+    var bitsPerSample: Double
+    var samples: Int
+    var seconds: Double
+    var model: String
+    var architecture: String
+    var wallSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case bitsPerSample = "bits_per_sample", samples, seconds, model, architecture
+        case wallSeconds = "wall_seconds"
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import SequnetAudio
+import SequnetEngine
+
+/// `sequnet stream`: raw audio to stdout as it is generated.
+struct Stream: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stream raw s16le mono 16 kHz audio to stdout as it is generated.",
+        discussion: """
+            Runs until --seconds/--samples are done, the reader closes the pipe, or SIGINT/SIGTERM \
+            arrives; all three end with status 0. Samples are written in chunks of --chunk \
+            samples. A --prompt primes the model but is not written. Example: \
+            sequnet stream -m model.pt | aplay -f S16_LE -r 16000 -c 1
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var length: LengthOptions
+
+    @Option(help: ArgumentHelp("Audio file that primes the model; not echoed.", valueName: "AUDIO"),
+            completion: .file())
+    var prompt: String?
+
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(help: ArgumentHelp("Samples per write (latency vs. system-call overhead).", valueName: "N"))
+    var chunk: Int = 512
+
+    func validate() throws {
+        if let prompt { try requireFile(prompt, what: "prompt") }
+        guard (1...65_536).contains(chunk) else { throw ValidationError("--chunk must be in 1...65536, got \(chunk)") }
+    }
+
+    func run() throws {
+        Interrupt.install()
+        let loaded = try modelOptions.load()
+        let model = loaded.model
+        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0, sampleRate: model.sampleRate) } ?? []
+        let count = length.sampleCount
+        var sampler = Sampler(temperature: sampling.temperature, seed: sampling.seed)
+        Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "
+                      + "from \(loaded.path): raw s16le, mono, \(model.sampleRate) Hz")
+        let stream = model.makeStream()
+        if !prompt.isEmpty { stream.prime(with: prompt) }
+        let sink = RawSink(.standardOutput())
+        var progress = ProgressLine(label: "stream", total: count, sampleRate: model.sampleRate)
+        let result: GenerationResult
+        do {
+            result = try generate(stream: stream, sampler: &sampler, count: count, chunk: chunk,
+                                  to: sink, progress: &progress)
+        } catch AudioError.outputClosed {
+            if progress.enabled { Console.errorRaw("\n") }
+            return   // the listener went away: a normal end for a stream
+        }
+        if result.interrupted {
+            Console.error("stopped by \(Interrupt.signalName) after \(grouped(result.generated)) samples")
+        }
+    }
+}

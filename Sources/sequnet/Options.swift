@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+
+/// The models' audio rate. Lengths are validated before a model is loaded,
+/// and every supported checkpoint is 16 kHz.
+let modelSampleRate = 16_000
+
+/// `--wavenet-layers N`: how a WaveNet checkpoint's layers split into blocks
+/// (the state dict records only the total).
+struct WaveNetLayoutOptions: ParsableArguments {
+    @Option(name: .customLong("wavenet-layers"),
+            help: ArgumentHelp("Layers per block of a WaveNet checkpoint (the paper's 13 if omitted).",
+                               valueName: "N"))
+    var layersPerBlock: Int?
+
+    func validate() throws {
+        if let n = layersPerBlock, n <= 0 {
+            throw ValidationError("--wavenet-layers must be positive, got \(n)")
+        }
+    }
+}
+
+/// `-m/--model PATH` plus the WaveNet layout: which checkpoint to run.
+struct ModelOptions: ParsableArguments {
+    @Option(name: [.customShort("m"), .long],
+            help: ArgumentHelp("Checkpoint: torch .pt (zip or legacy) or .safetensors. Default: \(ModelLocator.defaultRelativePath).",
+                               valueName: "PATH"),
+            completion: .file())
+    var model: String?
+
+    @OptionGroup var layout: WaveNetLayoutOptions
+
+    func validate() throws {
+        if let model { try requireFile(model, what: "model file") }
+    }
+
+    /// Loads the named model, or the default one.
+    func load() throws -> LoadedModel {
+        let path = try model ?? ModelLocator.defaultModelPath()
+        return try LoadedModel(path: path, waveNetLayersPerBlock: layout.layersPerBlock)
+    }
+}
+
+/// `--temperature` and `--seed`: everything the sampler needs.
+struct SamplingOptions: ParsableArguments {
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Softmax temperature; 0 always takes the most likely class.", valueName: "T"))
+    var temperature: Float = 1.0
+
+    @Option(help: ArgumentHelp("Random seed; the same seed, model and options give the same audio.", valueName: "N"))
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard temperature.isFinite, temperature >= 0 else {
+            throw ValidationError("--temperature must be a finite number >= 0, got \(temperature)")
+        }
+    }
+}
+
+/// `--seconds S | --samples N`: the length of generated audio.
+struct LengthOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds of audio to generate.", valueName: "S"))
+    var seconds: Double?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("Samples (at 16 kHz) of audio to generate.", valueName: "N"))
+    var samples: Int?
+
+    func validate() throws {
+        if seconds != nil && samples != nil {
+            throw ValidationError("give --seconds or --samples, not both")
+        }
+        if let seconds {
+            guard seconds.isFinite, seconds > 0 else {
+                throw ValidationError("--seconds must be a positive number, got \(seconds)")
+            }
+            guard seconds * Double(modelSampleRate) >= 1 else {
+                throw ValidationError("--seconds \(seconds) is shorter than one sample at \(modelSampleRate) Hz")
+            }
+            guard seconds * Double(modelSampleRate) < Double(Int.max / 4) else {
+                throw ValidationError("--seconds \(seconds) is too long")
+            }
+        }
+        if let samples, samples <= 0 {
+            throw ValidationError("--samples must be positive, got \(samples)")
+        }
+    }
+
+    /// The requested number of samples, or nil if neither option was given.
+    var sampleCount: Int? {
+        if let samples { return samples }
+        if let seconds { return Int((seconds * Double(modelSampleRate)).rounded()) }
+        return nil
+    }
+}
+
+/// Throws a usage error unless `path` names an existing regular file (or a
+/// device/pipe such as /dev/stdin): missing inputs are caught before any work.
+func requireFile(_ path: String, what: String) throws {
+    var isDirectory: ObjCBool = false
+    guard !path.isEmpty, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw ValidationError("\(what) '\(path)' does not exist")
+    }
+    guard !isDirectory.boolValue else { throw ValidationError("\(what) '\(path)' is a directory") }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import SequnetAudio
+import SequnetEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `sequnet` command: one subcommand per file under `Commands/`, shared
+/// option groups in `Options.swift`.
+///
+/// Exit status: 0 on success (including a reader closing our stdout pipe),
+/// 1 on a runtime error or an interrupted run, 64 on a usage error. Never
+/// 128 or above: SIGINT/SIGTERM are caught where a command runs for long.
+@main
+struct Sequnet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sequnet",
+        abstract: "Streaming Seq-U-Net and WaveNet audio generation.",
+        discussion: """
+            Models are 16 kHz, 8-bit mu-law Seq-U-Net or WaveNet checkpoints (torch .pt, \
+            zip or legacy, or safetensors). Without -m, the default model is \
+            models/sequnet-piano.safetensors, searched in $SEQUNET_MODEL, the repository \
+            next to the executable, then ./models/.
+            """,
+        subcommands: [Generate.self, Stream.self, Score.self, Logits.self, Info.self, Convert.self])
+
+    /// Our own entry point instead of ArgumentParser's, so that every error is
+    /// one `error: ...` line on stderr (ArgumentParser prints usage after
+    /// validation errors) and the process-wide setup happens once.
+    static func main() {
+        // One BLAS thread: batch-1 products are too small to split, and it
+        // keeps a seed's output identical from run to run.
+        setBLASThreads(1)
+        // Writes to a closed pipe must fail with EPIPE, not kill us.
+        ignoreBrokenPipeSignal()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as AudioError {
+            if case .outputClosed = error { Glibc.exit(0) }   // the reader had enough: not an error
+            fail(error.description, status: 1)
+        } catch let exitCode as ExitCode {
+            Glibc.exit(exitCode.rawValue)
+        } catch {
+            let status = exitCode(for: error)
+            if status == .success {
+                // --help, --version: ArgumentParser's text, on stdout.
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            fail(message(for: error), status: status.rawValue)
+        }
+    }
+
+    /// Prints `error: message` as a single line and exits with `status`.
+    static func fail(_ message: String, status: Int32) -> Never {
+        var text = message
+        if text.hasPrefix("Error: ") { text.removeFirst("Error: ".count) }
+        let line = text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
+        Console.error("error: \(line.isEmpty ? "failed" : line)")
+        // Keep clear of 128+ (reserved for deaths by signal).
+        Glibc.exit(status > 0 && status < 128 ? status : 1)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// stderr output and terminal checks. stdout carries only requested data.
+enum Console {
+    /// Writes one line to stderr, unbuffered.
+    static func error(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Writes text to stderr without a newline (progress redraws).
+    static func errorRaw(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// Whether stderr is a terminal: progress bars only go to a person.
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+}
+
+/// Errors of the command itself (not of a library). Each is one line.
+enum CLIError: Error, CustomStringConvertible {
+    case noDefaultModel
+    case environmentModelMissing(String)
+    case emptyInput(String)
+    case invalidInput(String)
+    case interrupted(String)
+
+    var description: String {
+        switch self {
+        case .noDefaultModel:
+            return "no default model yet (\(ModelLocator.defaultRelativePath) is missing); pass -m MODEL"
+        case .environmentModelMissing(let path):
+            return "SEQUNET_MODEL names '\(path)', which does not exist"
+        case .emptyInput(let what): return "\(what) is empty"
+        case .invalidInput(let what): return what
+        case .interrupted(let what): return "interrupted: \(what)"
+        }
+    }
+}
+
+/// Thousands separators for counts shown to people ("26,870,016").
+func grouped(_ n: Int) -> String {
+    let digits = String(n.magnitude)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return (n < 0 ? "-" : "") + out
+}
+
+/// Bytes in B/kB/MB/GB (powers of 1000).
+func humanBytes(_ bytes: Double) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"]
+    var value = bytes, unit = 0
+    while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+    return unit == 0 ? "\(Int(value)) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// Monotonic seconds.
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

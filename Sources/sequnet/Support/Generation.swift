@@ -1,0 +1,97 @@
+import SequnetAudio
+import SequnetEngine
+
+/// Where generated 16-bit samples go: a WAV file or raw s16le on a descriptor.
+protocol SampleSink: AnyObject {
+    /// Appends samples. Throws `AudioError` (including `.outputClosed`).
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws
+    /// Finalises the output (WAV header, close).
+    func finish() throws
+    /// What to call the output in messages.
+    var displayName: String { get }
+}
+
+final class WAVSink: SampleSink {
+    let writer: WAVWriter
+    init(path: String, sampleRate: Int) throws { writer = try WAVWriter(path: path, sampleRate: sampleRate) }
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws { try writer.write(samples) }
+    func finish() throws { try writer.close() }
+    var displayName: String { writer.path }
+}
+
+final class RawSink: SampleSink {
+    let output: RawOutput
+    init(_ output: RawOutput) { self.output = output }
+    func write(_ samples: UnsafeBufferPointer<Int16>) throws { try output.write(samples: samples) }
+    func finish() throws { try output.close() }
+    var displayName: String { output.name }
+}
+
+/// `-o PATH` for audio: "-" is raw s16le on stdout, anything else a WAV file.
+func openSampleSink(_ path: String, sampleRate: Int) throws -> SampleSink {
+    path == "-" ? RawSink(.standardOutput()) : try WAVSink(path: path, sampleRate: sampleRate)
+}
+
+/// Decoded mu-law as 16-bit PCM, one entry per class.
+let pcmOfClass: [Int16] = (0..<256).map { pcm16(MuLaw.decode(UInt8($0))) }
+
+/// Writes classes as decoded mu-law PCM (used for the prompt, which the
+/// output repeats in front of the continuation, as the reference does).
+func writeClasses(_ classes: [UInt8], to sink: SampleSink, chunk: Int = 4096) throws {
+    var pcm = [Int16](repeating: 0, count: chunk)
+    var start = 0
+    while start < classes.count {
+        let n = min(chunk, classes.count - start)
+        for i in 0..<n { pcm[i] = pcmOfClass[Int(classes[start + i])] }
+        try pcm.withUnsafeBufferPointer { try sink.write(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+        start += n
+    }
+}
+
+/// How a generation run ended.
+struct GenerationResult {
+    /// Samples generated and written.
+    var generated: Int
+    /// Whether SIGINT/SIGTERM stopped it early.
+    var interrupted: Bool
+    /// Wall time of the sampling loop (after priming).
+    var seconds: Double
+
+    var samplesPerSecond: Double { seconds > 0 ? Double(generated) / seconds : 0 }
+}
+
+/// The autoregressive loop: sample from the logits, emit, feed the sample
+/// back. Writes in chunks of `chunk` samples (the latency of a stream, the
+/// granularity of interruption). `count` nil runs until interrupted or the
+/// output closes.
+func generate(stream: StreamState, sampler: inout Sampler, count: Int?, chunk: Int,
+              to sink: SampleSink, progress: inout ProgressLine) throws -> GenerationResult {
+    var pcm = [Int16](repeating: 0, count: chunk)
+    var done = 0
+    var interrupted = false
+    let start = now()
+    while count.map({ done < $0 }) ?? true {
+        if Interrupt.requested { interrupted = true; break }
+        let n = count.map { min(chunk, $0 - done) } ?? chunk
+        // The very last sample needs no step: nothing will read its logits.
+        let isLastChunk = count.map { done + n == $0 } ?? false
+        pcm.withUnsafeMutableBufferPointer { out in
+            for i in 0..<n {
+                let cls = sampler.sample(stream.logits)
+                out[i] = pcmOfClass[Int(cls)]
+                if !(isLastChunk && i == n - 1) { stream.step(cls) }
+            }
+        }
+        try pcm.withUnsafeBufferPointer { try sink.write(UnsafeBufferPointer(rebasing: $0[0..<n])) }
+        done += n
+        progress.update(done: done)
+    }
+    progress.finish(done: done)
+    return GenerationResult(generated: done, interrupted: interrupted, seconds: now() - start)
+}
+
+/// Reads an audio prompt as mu-law classes at the model's rate.
+func promptClasses(fromAudio path: String, sampleRate: Int) throws -> [UInt8] {
+    let audio = try readMonoAudio(atPath: path, resampledTo: sampleRate)
+    return audio.samples.map { MuLaw.encode($0) }
+}

@@ -1,0 +1,59 @@
+/// A one-line progress display on stderr, redrawn at most ten times a
+/// second, and only when stderr is a terminal (logs and pipes stay clean).
+struct ProgressLine {
+    let label: String
+    /// Total samples, or nil for an open-ended run.
+    let total: Int?
+    let sampleRate: Int
+    let enabled: Bool
+    private let start = now()
+    private var lastDraw = 0.0
+
+    init(label: String, total: Int?, sampleRate: Int, enabled: Bool = Console.stderrIsTerminal) {
+        self.label = label
+        self.total = total
+        self.sampleRate = sampleRate
+        self.enabled = enabled
+    }
+
+    /// Redraws if enough time passed since the last redraw.
+    mutating func update(done: Int) {
+        guard enabled else { return }
+        let t = now()
+        guard t - lastDraw >= 0.1 else { return }
+        lastDraw = t
+        draw(done: done, elapsed: t - start)
+    }
+
+    /// Draws the final state and ends the line.
+    mutating func finish(done: Int) {
+        guard enabled else { return }
+        draw(done: done, elapsed: now() - start)
+        Console.errorRaw("\n")
+    }
+
+    private func draw(done: Int, elapsed: Double) {
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let realtime = rate / Double(sampleRate)
+        var line = "\r\(label) "
+        if let total, total > 0 {
+            let fraction = min(1, Double(done) / Double(total))
+            let width = 24
+            let filled = Int(fraction * Double(width))
+            line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            line += "\(grouped(done))/\(grouped(total))"
+            let eta = rate > 0 ? Double(total - done) / rate : .infinity
+            line += String(format: "  %.0f samples/s  %.2fx real time  ETA %@", rate, realtime, clock(eta))
+        } else {
+            line += String(format: "%@ samples  %.0f samples/s  %.2fx real time", grouped(done), rate, realtime)
+        }
+        Console.errorRaw(line + "\u{1B}[K")   // clear leftovers of a longer previous line
+    }
+
+    private func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "--:--" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                         : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
