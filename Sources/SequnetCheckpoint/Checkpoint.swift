@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads any supported checkpoint (torch zip, torch legacy, safetensors),
+/// recognising the format by content, never by file name or extension.
+///
+/// The file is memory-mapped and every tensor copied out, so the result does
+/// not keep the file open. Errors name the file.
+public func readCheckpoint(atPath path: String) throws -> StateDict {
+    do {
+        return try withMappedFile(path) { try readCheckpoint(bytes: $0) }
+    } catch let error as CheckpointError {
+        if case .cannotOpen = error { throw error }
+        throw CheckpointError.inFile(path: path, error)
+    }
+}
+
+/// Reads any supported checkpoint from bytes in memory (fuzzers, tests).
+/// Never traps on malformed input: everything wrong is a `CheckpointError`.
+public func readCheckpoint(bytes: UnsafeRawBufferPointer) throws -> StateDict {
+    guard bytes.count > 0 else { throw CheckpointError.empty }
+    if ZipArchive.looksLikeZip(bytes) { return try readTorchZip(bytes) }
+    // A legacy file opens with a protocol-2 pickle (PROTO 2). Any pickle is
+    // routed here so that a hostile one is refused by the unpickler by name.
+    if bytes[0] == Opcode.proto.rawValue { return try readTorchLegacy(bytes) }
+    if looksLikeSafetensors(bytes) { return try readSafetensors(bytes) }
+    throw CheckpointError.unrecognisedFormat(firstBytes: bytes.prefix(8).map { hex($0) }.joined(separator: " "))
+}
+
+/// Writes the tensors (float32) and string metadata of `dict` as safetensors,
+/// tensors in `dict.names` order with contiguous offsets, the header padded
+/// with spaces to a multiple of 8 bytes. The file is written to a temporary
+/// name and renamed, so readers never see a partial file.
+public func writeSafetensors(_ dict: StateDict, toPath path: String) throws {
+    let bytes = try encodeSafetensors(dict)
+    let temporary = path + ".tmp-\(getpid())"
+    func failure(_ what: String) -> CheckpointError {
+        .writeFailed(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
+    }
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw failure("open") }
+    var written = 0
+    let ok = bytes.withUnsafeBytes { buffer -> Bool in
+        while written < buffer.count {
+            let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            written += n
+        }
+        return true
+    }
+    guard ok else {
+        let error = failure("write")
+        close(fd); unlink(temporary)
+        throw error
+    }
+    guard close(fd) == 0 else { unlink(temporary); throw failure("close") }
+    guard rename(temporary, path) == 0 else {
+        let error = failure("rename")
+        unlink(temporary)
+        throw error
+    }
+}
+
+/// Maps `path` read-only for the duration of `body`.
+private func withMappedFile<T>(_ path: String, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+    func failure(_ what: String) -> CheckpointError {
+        .cannotOpen(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
+    }
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw failure("open") }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw failure("stat") }
+    guard (info.st_mode & S_IFMT) == S_IFREG else {
+        throw CheckpointError.cannotOpen(path: path, reason: "not a regular file")
+    }
+    let size = Int(info.st_size)
+    if size == 0 { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+    guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+        throw failure("mmap")
+    }
+    defer { munmap(base, size) }
+    return try body(UnsafeRawBufferPointer(start: base, count: size))
+}
