@@ -24,6 +24,12 @@ public final class RawOutput {
     /// Standard output. Not closed by `close()`.
     public static func standardOutput() -> RawOutput { RawOutput(fd: 1, name: "stdout", owns: false) }
 
+    /// Writes to an already open descriptor (a pipe, a socket), which the
+    /// caller keeps owning: `close()` leaves it open.
+    public static func wrapping(fileDescriptor fd: Int32, name: String) -> RawOutput {
+        RawOutput(fd: fd, name: name, owns: false)
+    }
+
     /// Writes to `path` ("-" means standard output), creating or truncating it.
     ///
     /// - Throws: `AudioError.writeFailed` if the file cannot be created.

@@ -23,6 +23,8 @@ struct Sequnet: ParsableCommand {
             models/sequnet-piano.safetensors, searched in $SEQUNET_MODEL, the repository \
             next to the executable, then ./models/.
             """,
+        // A new subcommand goes in Commands/<Name>.swift and is listed here
+        // (`bench` is planned); shared options live in Options.swift.
         subcommands: [Generate.self, Stream.self, Score.self, Logits.self, Info.self, Convert.self])
 
     /// Our own entry point instead of ArgumentParser's, so that every error is

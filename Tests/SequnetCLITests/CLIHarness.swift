@@ -42,14 +42,15 @@ enum CLI {
 
     /// Runs `sequnet arguments`, capturing stdout and stderr through files
     /// (no pipe can fill up and stall the child).
-    static func run(_ arguments: [String], environment: [String: String] = [:],
+    static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil,
                     file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         let dir = try temporaryDirectory()
         let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = executable ?? Self.executable
+        process.currentDirectoryURL = URL(fileURLWithPath: NSTemporaryDirectory())
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["SEQUNET_MODEL"] = nil

@@ -181,6 +181,37 @@ final class CLITests: XCTestCase {
         }
     }
 
+    // MARK: default model
+
+    func testDefaultModelFromEnvironment() throws {
+        let result = try CLI.run(["info"], environment: ["SEQUNET_MODEL": c16])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdoutText.contains("sequnet_c16_l4_d1_k5.pt"), result.stdoutText)
+    }
+
+    func testDefaultModelInRepositoryOfExecutable() throws {
+        // A copy of the executable at <repo>/.build/<triple>/debug/sequnet
+        // finds <repo>/models/sequnet-piano.safetensors from any directory.
+        let repo = scratch.appendingPathComponent("repo")
+        let bin = repo.appendingPathComponent(".build/x86_64-unknown-linux-gnu/debug")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: repo.appendingPathComponent("models"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: CLI.executable, to: bin.appendingPathComponent("sequnet"))
+        let copy = bin.appendingPathComponent("sequnet")
+        let model = repo.appendingPathComponent("models/sequnet-piano.safetensors").path
+
+        let missing = try CLI.run(["info"], executable: copy)
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderrLines,
+                       ["error: no default model yet (models/sequnet-piano.safetensors is missing); pass -m MODEL"])
+
+        XCTAssertEqual(try CLI.run(["convert", c16, model]).status, 0)
+
+        let result = try CLI.run(["info"], executable: copy)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdoutText.contains(model), result.stdoutText)
+    }
+
     // MARK: errors: one line, status below 128
 
     func assertOneLineError(_ arguments: [String], environment: [String: String] = [:], mentions: String,
