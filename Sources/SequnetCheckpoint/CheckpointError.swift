@@ -53,6 +53,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         return self
     }
 
+    /// One line naming the file, entry or tensor and what is wrong with it.
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason):

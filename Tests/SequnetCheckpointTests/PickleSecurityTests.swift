@@ -67,6 +67,22 @@ final class PickleSecurityTests: XCTestCase {
         guard case .limitExceeded? = assertRefused(p) else { return XCTFail("expected limitExceeded") }
     }
 
+    func testNestingBuiltInsideOutIsRefused() {
+        // Lists linked parent-first (append L1 to L0, then L2 to L1, ...) would
+        // nest 100 000 deep without any single append looking deep; freeing
+        // such a chain would overflow the stack. Changing a nested list is refused.
+        func u32(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(v).littleEndian) { Array($0) } }
+        let n = 100_000
+        var p: [UInt8] = [0x80, 0x02]
+        for i in 0..<n { p += [0x5d, 0x72] + u32(i) + [0x30] }  // EMPTY_LIST LONG_BINPUT i POP
+        for i in 0..<(n - 1) {
+            p += [0x6a] + u32(i) + [0x6a] + u32(i + 1) + [0x61, 0x30]  // GET i, GET i+1, APPEND, POP
+        }
+        p += [0x6a] + u32(0) + [0x2e]
+        guard case .malformedPickle(_, let reason)? = assertRefused(p) else { return XCTFail("expected malformedPickle") }
+        XCTAssertTrue(reason.contains("nested"), reason)
+    }
+
     func testUnknownMemoIndexIsAnError() {
         guard case .malformedPickle? = assertRefused([0x80, 0x02, 0x68, 0x07, 0x2e]) else {
             return XCTFail("expected malformedPickle")

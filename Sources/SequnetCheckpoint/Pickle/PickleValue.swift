@@ -66,6 +66,8 @@ indirect enum PickleValue {
 final class PickleList {
     var items: [PickleValue] = []
     var depth = 1
+    /// Set once the list is inside another container; see `Unpickler.seal`.
+    var sealed = false
 }
 
 /// A mutable pickle dict (or OrderedDict), keeping insertion order.
@@ -74,6 +76,8 @@ final class PickleDict {
     /// Index of each string key, so that repeated keys replace like Python does.
     private var stringIndex: [String: Int] = [:]
     var depth = 1
+    /// Set once the dict is inside another container; see `Unpickler.seal`.
+    var sealed = false
 
     func set(_ key: PickleValue, _ value: PickleValue) {
         if let s = key.asString {

@@ -338,27 +338,46 @@ struct Unpickler {
         }
     }
 
+    /// Marks a list or dict as nested inside another container. A pickler
+    /// always fills a container before nesting it, so only a recursive
+    /// structure would change one afterwards; refusing that keeps every
+    /// recorded depth exact (a stale depth would let a stream build nesting
+    /// deep enough to overflow the stack when the values are freed).
+    private func seal(_ v: PickleValue) {
+        switch v {
+        case .list(let l): l.sealed = true
+        case .dict(let d): d.sealed = true
+        default: break
+        }
+    }
+
     private func tuple(_ items: [PickleValue], _ at: Int) throws -> PickleValue {
         let t = PickleValue.makeTuple(items)
         try checkDepth(t.depth)
+        items.forEach(seal)
         return t
     }
 
     private func extend(_ list: PickleList, with items: [PickleValue], _ at: Int) throws {
+        guard !list.sealed else { throw malformed(at, "appending to a list that is already nested (recursive structure)") }
         for item in items {
             try checkDepth(item.depth + 1)
             list.depth = max(list.depth, item.depth + 1)
+            seal(item)
         }
         list.items.append(contentsOf: items)
     }
 
     private func insert(into dict: PickleDict, pairs: [PickleValue], _ at: Int) throws {
         guard pairs.count % 2 == 0 else { throw malformed(at, "odd number of items for a dict") }
+        guard !dict.sealed else { throw malformed(at, "setting items of a dict that is already nested (recursive structure)") }
         var i = 0
         while i < pairs.count {
             let depth = max(pairs[i].depth, pairs[i + 1].depth) + 1
             try checkDepth(depth)
             dict.depth = max(dict.depth, depth)
+            seal(pairs[i])
+            seal(pairs[i + 1])
             dict.set(pairs[i], pairs[i + 1])
             i += 2
         }
