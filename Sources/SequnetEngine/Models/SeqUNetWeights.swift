@@ -22,7 +22,7 @@ public final class SeqUNetWeights: @unchecked Sendable {
     /// `[L-1][D]`: residual convs of up block i over concat(c, up), `[2C, K*2C]`.
     let upConvs: [[GatedLayerWeights]]
     /// `[classes, C]`
-    let outputMatrix: FloatBuffer
+    let outputMatrix: PanelMatrix
     /// `[classes]`
     let outputBias: FloatBuffer
 
@@ -108,7 +108,8 @@ public final class SeqUNetWeights: @unchecked Sendable {
         self.upConvs = upConvs
         bottleneck = try (0..<config.depth).map { try gated("bottlenecks.\($0)", inputs: c) }
 
-        outputMatrix = FloatBuffer(try reader.take("output_conv.1.weight", shape: [classes, c, 1]).values)
+        outputMatrix = PanelMatrix(rowMajor: try reader.take("output_conv.1.weight", shape: [classes, c, 1]).values,
+                                   rows: classes, columns: c)
         outputBias = FloatBuffer(try reader.take("output_conv.1.bias", shape: [classes]).values)
         try reader.finish()
     }
@@ -145,7 +146,7 @@ public final class SeqUNetWeights: @unchecked Sendable {
             dict.set("upsampling_blocks.\(i).upconv.gate.bias", t.gateBias)
             for j in 0..<config.depth { put("upsampling_blocks.\(i).convs.\(j)", upConvs[i][j], inputs: 2 * c) }
         }
-        dict.set("output_conv.1.weight", Tensor(shape: [classes, c, 1], values: outputMatrix.array))
+        dict.set("output_conv.1.weight", Tensor(shape: [classes, c, 1], values: outputMatrix.rowMajor()))
         dict.set("output_conv.1.bias", Tensor(shape: [classes], values: outputBias.array))
         return dict
     }
@@ -193,7 +194,7 @@ extension GatedLayerWeights {
     init(filter: Tensor, gate: Tensor, filterBias: Tensor, gateBias: Tensor) {
         let out = filter.shape[0], inputs = filter.shape[1], k = filter.shape[2]
         let columns = inputs * k
-        let matrix = FloatBuffer(count: 2 * out * columns)
+        var matrix = [Float](repeating: 0, count: 2 * out * columns)
         for (half, w) in [filter, gate].enumerated() {
             for o in 0..<out {
                 let row = (half * out + o) * columns
@@ -202,12 +203,12 @@ extension GatedLayerWeights {
                 }
             }
         }
-        self.init(matrix: matrix, bias: FloatBuffer(filterBias.values + gateBias.values),
-                  outputs: out, columns: columns)
+        self.init(rowMajor: matrix, bias: filterBias.values + gateBias.values, outputs: out, columns: columns)
     }
 
     /// The inverse of `init(filter:gate:...)`.
     func referenceTensors(inputs: Int, taps k: Int) -> (filter: Tensor, gate: Tensor, filterBias: Tensor, gateBias: Tensor) {
+        let matrix = self.matrix.rowMajor()
         var halves: [[Float]] = [[], []]
         for half in 0..<2 {
             var w = [Float](repeating: 0, count: outputs * inputs * k)
@@ -247,7 +248,7 @@ struct UpsamplingLayerWeights: @unchecked Sendable {
         features = c
         kernelSize = k
         let columns = m * c
-        let matrix = FloatBuffer(count: 4 * c * columns)
+        var matrix = [Float](repeating: 0, count: 4 * c * columns)
         for (half, w) in [filter, gate].enumerated() {
             for j in 0..<k {
                 // Even taps make "now", odd taps "next"; tap 0 (and 1) multiply
@@ -261,11 +262,12 @@ struct UpsamplingLayerWeights: @unchecked Sendable {
             }
         }
         let bias = filterBias.values + gateBias.values
-        layer = GatedLayerWeights(matrix: matrix, bias: FloatBuffer(bias + bias), outputs: 2 * c, columns: columns)
+        layer = GatedLayerWeights(rowMajor: matrix, bias: bias + bias, outputs: 2 * c, columns: columns)
     }
 
     func referenceTensors() -> (filter: Tensor, gate: Tensor, filterBias: Tensor, gateBias: Tensor) {
         let c = features, k = kernelSize, m = taps, columns = m * c
+        let matrix = layer.matrix.rowMajor()
         var halves: [[Float]] = [[], []]
         for half in 0..<2 {
             var w = [Float](repeating: 0, count: c * c * k)
@@ -274,7 +276,7 @@ struct UpsamplingLayerWeights: @unchecked Sendable {
                 let q = m - 1 - j / 2
                 for o in 0..<c {
                     let row = (rowBlock * c + o) * columns
-                    for ci in 0..<c { w[(ci * c + o) * k + j] = layer.matrix[row + q * c + ci] }
+                    for ci in 0..<c { w[(ci * c + o) * k + j] = matrix[row + q * c + ci] }
                 }
             }
             halves[half] = w
@@ -287,12 +289,12 @@ struct UpsamplingLayerWeights: @unchecked Sendable {
     /// Computes now and next from the window of coarse vectors; `identity` is
     /// the newest coarse vector. `scratch` holds `4C` floats.
     @inline(__always)
-    func apply(window: UnsafePointer<Float>, identity: UnsafePointer<Float>,
-               now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
-               scratch: UnsafeMutablePointer<Float>) {
-        let c = features
-        scratch.update(from: layer.bias.pointer, count: 4 * c)
-        multiplyAccumulate(layer.matrix.pointer, rows: 4 * c, columns: layer.columns, window, into: scratch)
+    static func apply(_ kernel: GatedKernel, window: UnsafePointer<Float>, identity: UnsafePointer<Float>,
+                      now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
+                      scratch: UnsafeMutablePointer<Float>) {
+        let c = kernel.outputs / 2
+        scratch.update(from: kernel.bias, count: 4 * c)
+        panelMatVec(kernel.matrix, rows: 4 * c, columns: kernel.columns, window, scratch)
         gatedResidual(preActivation: scratch, outputs: c, identity: identity, output: now)
         gatedResidual(preActivation: scratch + 2 * c, outputs: c, identity: identity, output: next)
     }

@@ -5,17 +5,24 @@ import SequnetCheckpoint
 public final class WaveNetWeights: @unchecked Sendable {
     public let config: WaveNetConfig
 
-    /// `[R, classes]`: the 1x1 start conv, read one column per sample.
-    let startTable: FloatBuffer   // [classes, R], row per class
+    /// `[classes, R]`: the 1x1 start conv's column for each class, read one row per sample.
+    let startTable: FloatBuffer
     let startBias: FloatBuffer    // [R]
     /// Per layer `[2Dc, 2R]`: filter rows then gate rows; columns are the
     /// older tap x[n-d] (first R) then the newer x[n].
     let dilated: [GatedLayerWeights]
-    /// Per layer `[R+S, Dc]`: residual rows then skip rows, with biases `[R+S]`.
-    let residualSkip: [FloatBuffer]
-    let residualSkipBias: [FloatBuffer]
-    let end1: FloatBuffer, end1Bias: FloatBuffer   // [S, S], [S]
-    let end2: FloatBuffer, end2Bias: FloatBuffer   // [classes, S], [classes]
+    /// Per layer `[R, Dc]` and `[R]`: the 1x1 residual conv.
+    let residual: [PanelMatrix]
+    let residualBias: [FloatBuffer]
+    /// `[S, layers*Dc]`: every layer's skip conv side by side. The skip sum is
+    /// linear, so it is one product over all layers' gated outputs at the end.
+    let skipAll: PanelMatrix
+    /// `[S]`: the sum of every layer's skip bias.
+    let skipBiasSum: FloatBuffer
+    /// Per layer `[S]`, kept only to export the state dict.
+    let skipBiases: [[Float]]
+    let end1: PanelMatrix, end1Bias: FloatBuffer   // [S, S], [S]
+    let end2: PanelMatrix, end2Bias: FloatBuffer   // [classes, S], [classes]
 
     /// Builds the weights from a reference state dict. The state dict holds
     /// layers x blocks only as a product: `layersPerBlock` splits it, and
@@ -75,26 +82,38 @@ public final class WaveNetWeights: @unchecked Sendable {
         startBias = FloatBuffer(try reader.take("start_conv.bias", shape: [r]).values)
 
         var dilated: [GatedLayerWeights] = []
-        var residualSkip: [FloatBuffer] = [], residualSkipBias: [FloatBuffer] = []
-        for l in 0..<config.layerCount {
+        var residual: [PanelMatrix] = [], residualBias: [FloatBuffer] = []
+        var skipBiases: [[Float]] = []
+        let layers = config.layerCount
+        var skipAll = [Float](repeating: 0, count: s * layers * dc)
+        var skipBiasSum = [Float](repeating: 0, count: s)
+        for l in 0..<layers {
             dilated.append(GatedLayerWeights(
                 filter: try reader.take("filter_convs.\(l).weight", shape: [dc, r, 2]),
                 gate: try reader.take("gate_convs.\(l).weight", shape: [dc, r, 2]),
                 filterBias: try reader.take("filter_convs.\(l).bias", shape: [dc]),
                 gateBias: try reader.take("gate_convs.\(l).bias", shape: [dc])))
-            let res = try reader.take("residual_convs.\(l).weight", shape: [r, dc, 1])
-            let resBias = try reader.take("residual_convs.\(l).bias", shape: [r])
-            let skip = try reader.take("skip_convs.\(l).weight", shape: [s, dc, 1])
-            let skipBias = try reader.take("skip_convs.\(l).bias", shape: [s])
-            residualSkip.append(FloatBuffer(res.values + skip.values))
-            residualSkipBias.append(FloatBuffer(resBias.values + skipBias.values))
+            residual.append(PanelMatrix(rowMajor: try reader.take("residual_convs.\(l).weight", shape: [r, dc, 1]).values,
+                                        rows: r, columns: dc))
+            residualBias.append(FloatBuffer(try reader.take("residual_convs.\(l).bias", shape: [r]).values))
+            let skip = try reader.take("skip_convs.\(l).weight", shape: [s, dc, 1]).values
+            for o in 0..<s {
+                for i in 0..<dc { skipAll[o * layers * dc + l * dc + i] = skip[o * dc + i] }
+            }
+            let bias = try reader.take("skip_convs.\(l).bias", shape: [s]).values
+            skipBiases.append(bias)
+            for o in 0..<s { skipBiasSum[o] += bias[o] }
         }
         self.dilated = dilated
-        self.residualSkip = residualSkip
-        self.residualSkipBias = residualSkipBias
-        end1 = FloatBuffer(try reader.take("end_conv_1.weight", shape: [s, s, 1]).values)
+        self.residual = residual
+        self.residualBias = residualBias
+        self.skipAll = PanelMatrix(rowMajor: skipAll, rows: s, columns: layers * dc)
+        self.skipBiasSum = FloatBuffer(skipBiasSum)
+        self.skipBiases = skipBiases
+        end1 = PanelMatrix(rowMajor: try reader.take("end_conv_1.weight", shape: [s, s, 1]).values, rows: s, columns: s)
         end1Bias = FloatBuffer(try reader.take("end_conv_1.bias", shape: [s]).values)
-        end2 = FloatBuffer(try reader.take("end_conv_2.weight", shape: [classes, s, 1]).values)
+        end2 = PanelMatrix(rowMajor: try reader.take("end_conv_2.weight", shape: [classes, s, 1]).values,
+                           rows: classes, columns: s)
         end2Bias = FloatBuffer(try reader.take("end_conv_2.bias", shape: [classes]).values)
         try reader.finish()
     }
@@ -108,21 +127,24 @@ public final class WaveNetWeights: @unchecked Sendable {
         for o in 0..<r { for cls in 0..<classes { start[o * classes + cls] = startTable[cls * r + o] } }
         dict.set("start_conv.weight", Tensor(shape: [r, classes, 1], values: start))
         dict.set("start_conv.bias", Tensor(shape: [r], values: startBias.array))
-        for l in 0..<config.layerCount {
+        let layers = config.layerCount
+        let skipAll = self.skipAll.rowMajor()
+        for l in 0..<layers {
             let t = dilated[l].referenceTensors(inputs: r, taps: 2)
             dict.set("filter_convs.\(l).weight", t.filter)
             dict.set("filter_convs.\(l).bias", t.filterBias)
             dict.set("gate_convs.\(l).weight", t.gate)
             dict.set("gate_convs.\(l).bias", t.gateBias)
-            let m = residualSkip[l].array, b = residualSkipBias[l].array
-            dict.set("residual_convs.\(l).weight", Tensor(shape: [r, dc, 1], values: Array(m[0..<(r * dc)])))
-            dict.set("residual_convs.\(l).bias", Tensor(shape: [r], values: Array(b[0..<r])))
-            dict.set("skip_convs.\(l).weight", Tensor(shape: [s, dc, 1], values: Array(m[(r * dc)...])))
-            dict.set("skip_convs.\(l).bias", Tensor(shape: [s], values: Array(b[r...])))
+            dict.set("residual_convs.\(l).weight", Tensor(shape: [r, dc, 1], values: residual[l].rowMajor()))
+            dict.set("residual_convs.\(l).bias", Tensor(shape: [r], values: residualBias[l].array))
+            var skip = [Float](repeating: 0, count: s * dc)
+            for o in 0..<s { for i in 0..<dc { skip[o * dc + i] = skipAll[o * layers * dc + l * dc + i] } }
+            dict.set("skip_convs.\(l).weight", Tensor(shape: [s, dc, 1], values: skip))
+            dict.set("skip_convs.\(l).bias", Tensor(shape: [s], values: skipBiases[l]))
         }
-        dict.set("end_conv_1.weight", Tensor(shape: [s, s, 1], values: end1.array))
+        dict.set("end_conv_1.weight", Tensor(shape: [s, s, 1], values: end1.rowMajor()))
         dict.set("end_conv_1.bias", Tensor(shape: [s], values: end1Bias.array))
-        dict.set("end_conv_2.weight", Tensor(shape: [classes, s, 1], values: end2.array))
+        dict.set("end_conv_2.weight", Tensor(shape: [classes, s, 1], values: end2.rowMajor()))
         dict.set("end_conv_2.bias", Tensor(shape: [classes], values: end2Bias.array))
         return dict
     }
@@ -133,13 +155,22 @@ public final class WaveNetWeights: @unchecked Sendable {
         return (r * config.classes + r) + config.layerCount * perLayer + (s * s + s) + (config.classes * s + config.classes)
     }
 
+    /// Multiply-adds per sample: every layer's dilated conv, the residual
+    /// convs of all but the last layer (whose output nothing reads), one
+    /// product for all skips, and the two end convs.
     public var multiplyAddsPerSample: Double {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
-        let perLayer = 2 * dc * 2 * r + (r + s) * dc
-        return Double(r + config.layerCount * perLayer + s * s + config.classes * s)
+        let layers = config.layerCount
+        return Double(r + layers * (2 * dc * 2 * r) + (layers - 1) * r * dc + s * layers * dc
+                      + s * s + config.classes * s)
     }
 
+    /// Weight bytes read per sample (the start conv reads one column).
     public var weightBytesPerSample: Double {
-        Double(parameterCount - config.classes * config.residualChannels + config.residualChannels) * 4
+        let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
+        let layers = config.layerCount
+        let floats = 2 * r + layers * (2 * dc * 2 * r + 2 * dc) + (layers - 1) * (r * dc + r)
+            + s * layers * dc + s + s * s + s + config.classes * s + config.classes
+        return Double(floats * 4)
     }
 }

@@ -1,8 +1,9 @@
 /// One independent Seq-U-Net stream: every layer's ring buffer at its own time
 /// scale, the per-level shortcut and "next" vectors, and the clock phase.
-/// Allocated once; `step` allocates nothing.
+/// Allocated once; `step` allocates nothing and touches no reference counts.
 public final class SeqUNetState: @unchecked Sendable {
     public let weights: SeqUNetWeights
+    private let config: SeqUNetConfig
 
     /// Position of the next sample within the clock cycle: level i ticks
     /// when `phase` is a multiple of 2^i.
@@ -10,27 +11,38 @@ public final class SeqUNetState: @unchecked Sendable {
 
     private let arena: FloatBuffer
     /// Last K input classes, twice over (see `WindowRing`).
-    private var classRing: [Int32]
+    private let classRing: UnsafeMutablePointer<Int32>
     private var classSlot = 0
 
-    private var downRings: [[WindowRing]]     // [L-1][D], C-vectors at level i
-    private var downsampleRings: [WindowRing] // [L-1], shortcuts h_i
-    private var bottleneckRings: [WindowRing] // [D]
-    private var upsampleRings: [WindowRing]   // [L-1], level i+1 up-path outputs
-    private var upRings: [[WindowRing]]       // [L-1][D], concat(c, up) 2C-vectors
+    // Layers in flat arrays, indexed [level * depth + j] or [level].
+    private let downKernels: UnsafeMutablePointer<GatedKernel>       // (L-1)*D
+    private let downsampleKernels: UnsafeMutablePointer<GatedKernel> // L-1
+    private let bottleneckKernels: UnsafeMutablePointer<GatedKernel> // D
+    private let upsampleKernels: UnsafeMutablePointer<GatedKernel>   // L-1
+    private let upKernels: UnsafeMutablePointer<GatedKernel>         // (L-1)*D
+    private let outputMatrix: UnsafePointer<Float>
 
-    private let shortcuts: [UnsafeMutablePointer<Float>]  // h_i, [L-1] x C
-    private let nextUp: [UnsafeMutablePointer<Float>]     // "next" of upconv i, [L-1] x C
-    private let nowUp: UnsafeMutablePointer<Float>        // C
-    private let current: UnsafeMutablePointer<Float>      // C, the vector flowing through
-    private let scratch: UnsafeMutablePointer<Float>      // 4C
-    private let relu: UnsafeMutablePointer<Float>         // C
+    // Their input windows, in the same order.
+    private let downRings: UnsafeMutablePointer<WindowRing>       // C-vectors at level i
+    private let downsampleRings: UnsafeMutablePointer<WindowRing> // shortcuts h_i
+    private let bottleneckRings: UnsafeMutablePointer<WindowRing>
+    private let upsampleRings: UnsafeMutablePointer<WindowRing>   // level i+1 up-path outputs
+    private let upRings: UnsafeMutablePointer<WindowRing>         // concat(c, up), 2C-vectors
+    private let ringCount: Int
+
+    private let shortcuts: UnsafeMutablePointer<Float>  // h_i, (L-1) x C
+    private let nextUp: UnsafeMutablePointer<Float>     // "next" of upconv i, (L-1) x C
+    private let nowUp: UnsafeMutablePointer<Float>      // C
+    private let current: UnsafeMutablePointer<Float>    // C, the vector flowing through
+    private let scratch: UnsafeMutablePointer<Float>    // 4C
+    private let rectified: UnsafeMutablePointer<Float>  // C
     /// The latest logits, `classes` floats.
     public let logits: UnsafeMutablePointer<Float>
 
     public init(weights: SeqUNetWeights) {
         self.weights = weights
         let config = weights.config
+        self.config = config
         let c = config.features, k = config.kernelSize, d = config.depth, l = config.levels
         let m = (k + 1) / 2
         let ringC = WindowRing.floats(dimension: c, taps: k)
@@ -44,44 +56,72 @@ public final class SeqUNetState: @unchecked Sendable {
             defer { cursor += n }
             return cursor
         }
-        func ring(_ dim: Int, _ taps: Int) -> WindowRing {
-            WindowRing(base: carve(WindowRing.floats(dimension: dim, taps: taps)), dimension: dim, taps: taps)
+        func kernels(_ list: [GatedLayerWeights]) -> UnsafeMutablePointer<GatedKernel> {
+            let p = UnsafeMutablePointer<GatedKernel>.allocate(capacity: max(list.count, 1))
+            p.initialize(from: list.map(\.kernel), count: list.count)
+            return p
         }
-        classRing = [Int32](repeating: 0, count: 2 * k)
-        downRings = (0..<(l - 1)).map { _ in (0..<d).map { _ in ring(c, k) } }
-        downsampleRings = (0..<(l - 1)).map { _ in ring(c, k) }
-        bottleneckRings = (0..<d).map { _ in ring(c, k) }
-        upsampleRings = (0..<(l - 1)).map { _ in ring(c, m) }
-        upRings = (0..<(l - 1)).map { _ in (0..<d).map { _ in ring(2 * c, k) } }
-        shortcuts = (0..<(l - 1)).map { _ in carve(c) }
-        nextUp = (0..<(l - 1)).map { _ in carve(c) }
+        downKernels = kernels(weights.downConvs.flatMap { $0 })
+        downsampleKernels = kernels(weights.downsample)
+        bottleneckKernels = kernels(weights.bottleneck)
+        upsampleKernels = kernels(weights.upsample.map(\.layer))
+        upKernels = kernels(weights.upConvs.flatMap { $0 })
+        outputMatrix = UnsafePointer(weights.outputMatrix.storage.pointer)
+
+        var rings: [WindowRing] = []
+        for _ in 0..<((l - 1) * d) { rings.append(WindowRing(base: carve(ringC), dimension: c, taps: k)) }
+        for _ in 0..<(l - 1) { rings.append(WindowRing(base: carve(ringC), dimension: c, taps: k)) }
+        for _ in 0..<d { rings.append(WindowRing(base: carve(ringC), dimension: c, taps: k)) }
+        for _ in 0..<(l - 1) {
+            rings.append(WindowRing(base: carve(WindowRing.floats(dimension: c, taps: m)), dimension: c, taps: m))
+        }
+        for _ in 0..<((l - 1) * d) {
+            rings.append(WindowRing(base: carve(WindowRing.floats(dimension: 2 * c, taps: k)), dimension: 2 * c, taps: k))
+        }
+        ringCount = rings.count
+        let ringStorage = UnsafeMutablePointer<WindowRing>.allocate(capacity: rings.count)
+        ringStorage.initialize(from: rings, count: rings.count)
+        downRings = ringStorage
+        downsampleRings = downRings + (l - 1) * d
+        bottleneckRings = downsampleRings + (l - 1)
+        upsampleRings = bottleneckRings + d
+        upRings = upsampleRings + (l - 1)
+
+        classRing = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * k)
+        shortcuts = carve((l - 1) * c)
+        nextUp = carve((l - 1) * c)
         nowUp = carve(c)
         current = carve(c)
         scratch = carve(4 * c)
-        relu = carve(c)
+        rectified = carve(c)
         logits = carve(config.classes)
         reset(phase: 0)
     }
 
-    /// Zeroes every buffer and sets the phase of the next sample.
+    deinit {
+        for p in [downKernels, downsampleKernels, bottleneckKernels, upsampleKernels, upKernels] { p.deallocate() }
+        downRings.deinitialize(count: ringCount)
+        downRings.deallocate()
+        classRing.deallocate()
+    }
+
+    /// Bytes of per-stream state.
+    var stateBytes: Int { arena.count * MemoryLayout<Float>.size + 2 * config.kernelSize * 4 }
+
+    /// Zeroes every buffer, fills the class window with silence and sets the
+    /// phase of the next sample.
     func reset(phase: Int) {
         arena.zero()
-        for i in classRing.indices { classRing[i] = Int32(128 % weights.config.classes) }
+        classRing.initialize(repeating: Int32(config.classes / 2), count: 2 * config.kernelSize)
         classSlot = 0
+        for r in 0..<ringCount { downRings[r].rewind() }
         self.phase = phase
-        for i in downRings.indices {
-            for j in downRings[i].indices { downRings[i][j].reset(); upRings[i][j].reset() }
-            downsampleRings[i].reset()
-            upsampleRings[i].reset()
-        }
-        for j in bottleneckRings.indices { bottleneckRings[j].reset() }
     }
 
     /// Feeds one class and computes the logits for the next sample.
+    @inline(__always)
     func step(_ inputClass: Int) {
-        let config = weights.config
-        let c = config.features, k = config.kernelSize, levels = config.levels
-        let w = weights
+        let c = config.features, k = config.kernelSize, levels = config.levels, depth = config.depth
 
         // Highest level whose clock ticks at this sample.
         let top = phase == 0 ? levels - 1 : phase.trailingZeroBitCount
@@ -90,36 +130,34 @@ public final class SeqUNetState: @unchecked Sendable {
         classSlot = classSlot + 1 == k ? 0 : classSlot + 1
         classRing[classSlot] = Int32(inputClass)
         classRing[classSlot + k] = Int32(inputClass)
-        current.update(from: w.inputBias.pointer, count: c)
-        classRing.withUnsafeBufferPointer { classes in
-            for j in 0..<k {
-                let cls = Int(classes[classSlot + 1 + j])
-                let column = w.inputTable.pointer + (j * config.classes + cls) * c
-                for o in 0..<c { current[o] += column[o] }
-            }
+        current.update(from: weights.inputBias.pointer, count: c)
+        let table = weights.inputTable.pointer
+        for j in 0..<k {
+            let column = table + (j * config.classes + Int(classRing[classSlot + 1 + j])) * c
+            for o in 0..<c { current[o] += column[o] }
         }
 
         // Down path: each level that ticks refines `current` and keeps a shortcut.
         var level = 0
         while level < levels - 1 && level <= top {
-            for j in 0..<config.depth {
-                downRings[level][j].push(current)
-                w.downConvs[level][j].apply(window: downRings[level][j].window, identity: current,
-                                            output: current, scratch: scratch)
+            for j in 0..<depth {
+                let n = level * depth + j
+                downRings[n].push(current)
+                downKernels[n].apply(window: downRings[n].window, identity: current, output: current, scratch: scratch)
             }
-            shortcuts[level].update(from: current, count: c)
+            (shortcuts + level * c).update(from: current, count: c)
             downsampleRings[level].push(current)
             if level + 1 <= top {
-                w.downsample[level].apply(window: downsampleRings[level].window, identity: current,
-                                          output: current, scratch: scratch)
+                downsampleKernels[level].apply(window: downsampleRings[level].window, identity: current,
+                                               output: current, scratch: scratch)
             }
             level += 1
         }
         if top == levels - 1 {
-            for j in 0..<config.depth {
+            for j in 0..<depth {
                 bottleneckRings[j].push(current)
-                w.bottleneck[j].apply(window: bottleneckRings[j].window, identity: current,
-                                      output: current, scratch: scratch)
+                bottleneckKernels[j].apply(window: bottleneckRings[j].window, identity: current,
+                                           output: current, scratch: scratch)
             }
         }
 
@@ -130,32 +168,29 @@ public final class SeqUNetState: @unchecked Sendable {
             let up: UnsafeMutablePointer<Float>
             if i == top {
                 // Level i+1 did not tick: use the "next" vector it left us.
-                up = nextUp[i]
+                up = nextUp + i * c
             } else {
                 upsampleRings[i].push(current)
-                w.upsample[i].apply(window: upsampleRings[i].window, identity: current,
-                                    now: nowUp, next: nextUp[i], scratch: scratch)
+                UpsamplingLayerWeights.apply(upsampleKernels[i], window: upsampleRings[i].window,
+                                             identity: current, now: nowUp, next: nextUp + i * c,
+                                             scratch: scratch)
                 up = nowUp
             }
-            current.update(from: shortcuts[i], count: c)
-            for j in 0..<config.depth {
-                upRings[i][j].push(current, count: c, up)
-                w.upConvs[i][j].apply(window: upRings[i][j].window, identity: current,
-                                      output: current, scratch: scratch)
+            current.update(from: shortcuts + i * c, count: c)
+            for j in 0..<depth {
+                let n = i * depth + j
+                upRings[n].push(current, count: c, up)
+                upKernels[n].apply(window: upRings[n].window, identity: current, output: current, scratch: scratch)
             }
             i -= 1
         }
 
         // Output: 1x1 conv after a ReLU.
-        for o in 0..<c { relu[o] = max(current[o], 0) }
-        logits.update(from: w.outputBias.pointer, count: config.classes)
-        multiplyAccumulate(w.outputMatrix.pointer, rows: config.classes, columns: c, relu, into: logits)
+        relu(current, count: c, into: rectified)
+        logits.update(from: weights.outputBias.pointer, count: config.classes)
+        panelMatVec(outputMatrix, rows: config.classes, columns: c, rectified, logits)
 
         phase += 1
         if phase == config.cycles { phase = 0 }
     }
-}
-
-extension SeqUNetState {
-    var stateBytes: Int { arena.count * MemoryLayout<Float>.size + classRing.count * 4 }
 }

@@ -77,3 +77,16 @@ public final class StreamState: @unchecked Sendable {
         }
     }
 }
+
+extension StreamState {
+    /// The highest level whose clock ticks at the next `step` (0 for WaveNet):
+    /// that step computes levels 0 through this one.
+    public var nextTickLevel: Int {
+        switch engine {
+        case .seqUNet(let s):
+            return s.phase == 0 ? s.weights.config.levels - 1 : s.phase.trailingZeroBitCount
+        case .waveNet:
+            return 0
+        }
+    }
+}

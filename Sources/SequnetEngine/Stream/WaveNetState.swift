@@ -1,19 +1,23 @@
-import Foundation
-
-/// One independent WaveNet stream: per layer, the last d inputs (its dilation),
-/// the skip sum and scratch. Allocated once; `step` allocates nothing.
+/// One independent WaveNet stream: per layer, the inputs of the last d steps
+/// (its dilation), and every layer's gated output for the deferred skip sum.
+/// Allocated once; `step` allocates nothing.
 public final class WaveNetState: @unchecked Sendable {
     public let weights: WaveNetWeights
+    private let config: WaveNetConfig
 
     private let arena: FloatBuffer
-    /// Per layer: `d` past input vectors of R floats, slot `time mod d`.
-    private let history: [UnsafeMutablePointer<Float>]
-    private let dilations: [Int]
+    /// Per layer: `d` slots of `2R` floats. Slot `t mod d` holds
+    /// `[x[t-d] | x[t]]` once x[t] is written, which is exactly the dilated
+    /// conv's window, contiguous.
+    private let pairs: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    private let dilations: UnsafeMutablePointer<Int>
+    private let kernels: UnsafeMutablePointer<GatedKernel>
+    private let residual: UnsafeMutablePointer<UnsafePointer<Float>>
+    private let residualBias: UnsafeMutablePointer<UnsafePointer<Float>>
     private var time = 0
     private let x: UnsafeMutablePointer<Float>        // R
-    private let gated: UnsafeMutablePointer<Float>    // 2Dc pre-activation, then Dc
-    private let z: UnsafeMutablePointer<Float>        // Dc
-    private let resSkip: UnsafeMutablePointer<Float>  // R+S
+    private let gated: UnsafeMutablePointer<Float>    // 2Dc pre-activation
+    private let zAll: UnsafeMutablePointer<Float>     // layers x Dc gated outputs
     private let skip: UnsafeMutablePointer<Float>     // S
     private let hidden: UnsafeMutablePointer<Float>   // S
     /// The latest logits, `classes` floats.
@@ -22,24 +26,43 @@ public final class WaveNetState: @unchecked Sendable {
     public init(weights: WaveNetWeights) {
         self.weights = weights
         let config = weights.config
+        self.config = config
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
-        dilations = (0..<config.layerCount).map { config.dilation(ofLayer: $0) }
-        let total = dilations.reduce(0, +) * r + r + 2 * dc + dc + (r + s) + 2 * s + config.classes + 64
+        let layers = config.layerCount
+        let dilationList = (0..<layers).map { config.dilation(ofLayer: $0) }
+        let total = dilationList.reduce(0, +) * 2 * r + r + 2 * dc + layers * dc + 2 * s + config.classes + 64
         arena = FloatBuffer(count: total)
         var cursor = arena.pointer
         func carve(_ n: Int) -> UnsafeMutablePointer<Float> {
             defer { cursor += n }
             return cursor
         }
-        history = dilations.map { carve($0 * r) }
+        pairs = .allocate(capacity: layers)
+        dilations = .allocate(capacity: layers)
+        kernels = .allocate(capacity: layers)
+        residual = .allocate(capacity: layers)
+        residualBias = .allocate(capacity: layers)
+        for l in 0..<layers {
+            dilations[l] = dilationList[l]
+            (pairs + l).initialize(to: carve(dilationList[l] * 2 * r))
+            (kernels + l).initialize(to: weights.dilated[l].kernel)
+            (residual + l).initialize(to: UnsafePointer(weights.residual[l].storage.pointer))
+            (residualBias + l).initialize(to: UnsafePointer(weights.residualBias[l].pointer))
+        }
         x = carve(r)
         gated = carve(2 * dc)
-        z = carve(dc)
-        resSkip = carve(r + s)
+        zAll = carve(layers * dc)
         skip = carve(s)
         hidden = carve(s)
         logits = carve(config.classes)
     }
+
+    deinit {
+        pairs.deallocate(); dilations.deallocate(); kernels.deallocate()
+        residual.deallocate(); residualBias.deallocate()
+    }
+
+    var stateBytes: Int { arena.count * MemoryLayout<Float>.size }
 
     func reset() {
         arena.zero()
@@ -47,42 +70,38 @@ public final class WaveNetState: @unchecked Sendable {
     }
 
     /// Feeds one class and computes the logits for the next sample.
+    @inline(__always)
     func step(_ inputClass: Int) {
-        let w = weights, config = w.config
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
+        let layers = config.layerCount
 
-        x.update(from: w.startTable.pointer + inputClass * r, count: r)
-        for o in 0..<r { x[o] += w.startBias[o] }
-        skip.update(repeating: 0, count: s)
+        x.update(from: weights.startTable.pointer + inputClass * r, count: r)
+        for o in 0..<r { x[o] += weights.startBias[o] }
 
-        for l in 0..<dilations.count {
-            // The slot for time t holds x[t-d] until we overwrite it with x[t].
-            let slot = history[l] + (time & (dilations[l] - 1)) * r
-            let layer = w.dilated[l]
-            gated.update(from: layer.bias.pointer, count: 2 * dc)
-            multiplyAccumulateColumns(layer.matrix.pointer, rows: 2 * dc, columns: r, stride: 2 * r,
-                                      slot, into: gated)
-            multiplyAccumulateColumns(layer.matrix.pointer + r, rows: 2 * dc, columns: r, stride: 2 * r,
-                                      x, into: gated)
-            slot.update(from: x, count: r)
-            for o in 0..<dc { z[o] = tanhf(gated[o]) * sigmoid(gated[dc + o]) }
-
-            resSkip.update(from: w.residualSkipBias[l].pointer, count: r + s)
-            multiplyAccumulate(w.residualSkip[l].pointer, rows: r + s, columns: dc, z, into: resSkip)
-            for o in 0..<r { x[o] += resSkip[o] }
-            for o in 0..<s { skip[o] += resSkip[r + o] }
+        for l in 0..<layers {
+            let window = pairs[l] + (time & (dilations[l] - 1)) * 2 * r
+            window.update(from: window + r, count: r)     // x[t-d] moves to the older half
+            (window + r).update(from: x, count: r)        // x[t] into the newer half
+            let kernel = kernels[l]
+            gated.update(from: kernel.bias, count: 2 * dc)
+            panelMatVec(kernel.matrix, rows: 2 * dc, columns: 2 * r, window, gated)
+            let z = zAll + l * dc
+            gatedActivation(preActivation: gated, outputs: dc, output: z)
+            if l < layers - 1 {   // the last layer's residual output is never read
+                let bias = residualBias[l]
+                for o in 0..<r { x[o] += bias[o] }
+                panelMatVec(residual[l], rows: r, columns: dc, z, x)
+            }
         }
 
-        for o in 0..<s { skip[o] = max(skip[o], 0) }
-        hidden.update(from: w.end1Bias.pointer, count: s)
-        multiplyAccumulate(w.end1.pointer, rows: s, columns: s, skip, into: hidden)
-        for o in 0..<s { hidden[o] = max(hidden[o], 0) }
-        logits.update(from: w.end2Bias.pointer, count: config.classes)
-        multiplyAccumulate(w.end2.pointer, rows: config.classes, columns: s, hidden, into: logits)
+        skip.update(from: weights.skipBiasSum.pointer, count: s)
+        panelMatVec(weights.skipAll.storage.pointer, rows: s, columns: layers * dc, zAll, skip)
+        relu(skip, count: s, into: skip)
+        hidden.update(from: weights.end1Bias.pointer, count: s)
+        panelMatVec(weights.end1.storage.pointer, rows: s, columns: s, skip, hidden)
+        relu(hidden, count: s, into: hidden)
+        logits.update(from: weights.end2Bias.pointer, count: config.classes)
+        panelMatVec(weights.end2.storage.pointer, rows: config.classes, columns: s, hidden, logits)
         time += 1
     }
-}
-
-extension WaveNetState {
-    var stateBytes: Int { arena.count * MemoryLayout<Float>.size }
 }

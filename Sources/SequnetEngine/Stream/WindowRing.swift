@@ -54,8 +54,6 @@ struct WindowRing {
     @inline(__always)
     var newest: UnsafePointer<Float> { UnsafePointer(base.advanced(by: (writeSlot + taps) * dimension)) }
 
-    mutating func reset() {
-        base.update(repeating: 0, count: 2 * taps * dimension)
-        writeSlot = 0
-    }
+    /// Back to the first slot; the caller zeroes the memory.
+    mutating func rewind() { writeSlot = 0 }
 }

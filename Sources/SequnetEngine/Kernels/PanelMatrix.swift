@@ -1,0 +1,113 @@
+import COpenBLAS
+
+/// A matrix stored for batch-1 products: rows grouped in panels of
+/// `PanelMatrix.panel` (zero-padded), each panel laid out column after column.
+///
+/// `y += M·x` then streams the weights once, front to back: for each panel,
+/// 32 running sums stay in registers while every column adds `x[j]` times its
+/// 32 entries. No horizontal sums, no second pass, nothing but loads and FMAs.
+public struct PanelMatrix: @unchecked Sendable {
+    /// Rows per panel: four 8-wide vectors (one AVX2 register each).
+    public static let panel = 32
+
+    public let rows: Int
+    public let columns: Int
+    let storage: FloatBuffer
+
+    /// Packs a row-major `[rows, columns]` matrix.
+    public init(rowMajor source: UnsafePointer<Float>, rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+        let panels = (rows + Self.panel - 1) / Self.panel
+        storage = FloatBuffer(count: panels * columns * Self.panel)
+        let p = Self.panel
+        for r in 0..<rows {
+            let (panelIndex, lane) = r.quotientAndRemainder(dividingBy: p)
+            let base = panelIndex * columns * p + lane
+            for c in 0..<columns { storage[base + c * p] = source[r * columns + c] }
+        }
+    }
+
+    /// `y[0..<rows] += M·x`.
+    @inline(__always)
+    public func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        panelMatVec(storage.pointer, rows: rows, columns: columns, x, y)
+    }
+}
+
+/// The panel kernel: see `PanelMatrix`. Two columns per iteration with two
+/// sets of accumulators hide the FMA latency.
+@inline(__always)
+func panelMatVec(_ m: UnsafePointer<Float>, rows: Int, columns: Int,
+                 _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    typealias V = SIMD8<Float>
+    let p = PanelMatrix.panel
+    let raw = UnsafeRawPointer(m)
+    var panelStart = 0
+    var row0 = 0
+    while row0 < rows {
+        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+        var b0 = V(), b1 = V(), b2 = V(), b3 = V()
+        var offset = panelStart * 4
+        var j = 0
+        while j + 1 < columns {
+            let xa = V(repeating: x[j]), xb = V(repeating: x[j + 1])
+            a0.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset, as: V.self))
+            a1.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 32, as: V.self))
+            a2.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 64, as: V.self))
+            a3.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 96, as: V.self))
+            b0.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 128, as: V.self))
+            b1.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 160, as: V.self))
+            b2.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 192, as: V.self))
+            b3.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 224, as: V.self))
+            offset += 256
+            j += 2
+        }
+        if j < columns {
+            let xa = V(repeating: x[j])
+            a0.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset, as: V.self))
+            a1.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 32, as: V.self))
+            a2.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 64, as: V.self))
+            a3.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 96, as: V.self))
+        }
+        a0 += b0; a1 += b1; a2 += b2; a3 += b3
+        let live = min(p, rows - row0)
+        if live == p {
+            let out = UnsafeMutableRawPointer(y + row0)
+            out.storeBytes(of: out.loadUnaligned(as: V.self) + a0, as: V.self)
+            (out + 32).storeBytes(of: (out + 32).loadUnaligned(as: V.self) + a1, as: V.self)
+            (out + 64).storeBytes(of: (out + 64).loadUnaligned(as: V.self) + a2, as: V.self)
+            (out + 96).storeBytes(of: (out + 96).loadUnaligned(as: V.self) + a3, as: V.self)
+        } else {
+            for lane in 0..<live {
+                let v = lane < 8 ? a0[lane] : lane < 16 ? a1[lane - 8] : lane < 24 ? a2[lane - 16] : a3[lane - 24]
+                y[row0 + lane] += v
+            }
+        }
+        row0 += p
+        panelStart += columns * p
+    }
+}
+
+extension PanelMatrix {
+    /// Packs a row-major array.
+    public init(rowMajor values: [Float], rows: Int, columns: Int) {
+        precondition(values.count == rows * columns)
+        self = values.withUnsafeBufferPointer { PanelMatrix(rowMajor: $0.baseAddress!, rows: rows, columns: columns) }
+    }
+
+    /// The matrix back in row-major order.
+    public func rowMajor() -> [Float] {
+        let p = Self.panel
+        var out = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            let (panelIndex, lane) = r.quotientAndRemainder(dividingBy: p)
+            let base = panelIndex * columns * p + lane
+            for c in 0..<columns { out[r * columns + c] = storage[base + c * p] }
+        }
+        return out
+    }
+
+    /// Bytes held, including the padding of the last panel.
+    public var storageBytes: Int { storage.count * MemoryLayout<Float>.size }
+}
