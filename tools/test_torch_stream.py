@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""tools/torch_stream_bench.py: its PyTorch step mode reproduces the golden fixtures, agrees with
+sequnet_torch's full-sequence forward on shapes the fixtures don't cover, and its bench runs.
+
+`/usr/bin/python3 -m pytest tools/test_torch_stream.py` (a few seconds) or run directly."""
+import io
+import json
+import os
+import sys
+import unittest
+from contextlib import redirect_stdout
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import sequnet_torch as st  # noqa: E402
+import torch_stream_bench as tsb  # noqa: E402
+
+
+def step_vs_forward(model, n_steps=70, seed=0):
+    """stream a window of input_size random classes (last one at n = 0) and n_steps more; compare
+    with one valid full-sequence pass over the same classes."""
+    g = torch.Generator().manual_seed(seed)
+    seq = torch.randint(0, model.num_classes, (model.input_size + n_steps,), generator=g).tolist()
+    first = -(model.input_size - 1)
+    with torch.no_grad():
+        out, n0 = model(torch.tensor([seq]), first_n=first)
+    want = out[0].t().numpy()[-n0:]  # rows at n = 0 .. n_steps
+    s = tsb.make_stepper(model)
+    got = []
+    with torch.inference_mode():
+        for k, c in enumerate(seq):
+            logits = s.step(c, first + k)
+            if first + k >= 0:
+                got.append(logits.numpy().copy())
+    got = np.stack(got)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    return float(np.abs(got - want).max())
+
+
+class TorchStream(unittest.TestCase):
+    def test_golden_fixtures(self):
+        d = tsb.fixture_dir()
+        names = sorted(f[:-5] for f in os.listdir(d) if f.endswith(".json"))
+        self.assertEqual(len(names), 3)
+        for name in names:
+            with self.subTest(name=name):
+                err = tsb.check_fixture(name, d)
+                print(f"\n{name}: max abs err {err:.3g}")
+                self.assertLess(err, tsb.TOL)
+
+    def test_other_shapes_match_forward(self):
+        # kernel 7 (upconv with 4 "now" / 3 "next" taps), depth 3, and a 3x2 WaveNet
+        torch.manual_seed(3)
+        for model in (st.Sequnet(8, 4, 3, 7).eval(), st.Sequnet(6, 6, 1, 3).eval(),
+                      st.WaveNet(3, 2, 8, 8, 16).eval()):
+            with self.subTest(model=tsb.arch_label(model)):
+                self.assertLess(step_vs_forward(model), 1e-4)
+
+    def test_bench_cli_json(self):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            rc = tsb.main(["--arch", "sequnet:features=8,levels=4,depth=1,kernel=3",
+                           "--samples", "10", "--warmup", "4", "--repeats", "2", "--json"])
+        self.assertEqual(rc, 0)
+        r = json.loads(buf.getvalue())
+        self.assertEqual(r["samples_timed"], 16)  # rounded up to whole clock cycles (8)
+        self.assertEqual(r["threads"], 1)
+        self.assertGreater(r["samples_per_second"], 0)
+        self.assertEqual(set(r["latency_us"]) >= {"p50", "p99"}, True)
+        self.assertEqual(r["parameters"], st.count_params(st.Sequnet(8, 4, 1, 3)))
+        self.assertEqual(r["arch"], "sequnet:features=8,levels=4,depth=1,kernel=3")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,468 @@
+#!/usr/bin/python3
+"""PyTorch streaming step for Seq-U-Net and WaveNet: the "PyTorch" column of the speed table.
+
+This is what a researcher would write to generate with our PyTorch reference one sample at a
+time (batch 1, fp32, one thread, inference mode), built from the state-dict tensors of a model
+made by tools/sequnet_torch.py, so the weight layout is the reference's:
+
+* Seq-U-Net: every conv keeps a cached window of its last K inputs (at its level's spacing) as a
+  tensor, and a layer is recomputed only when its level's clock ticks (level i every 2^i
+  samples). The upconv keeps its "next" output for the level-i tick in between (SPEC.md).
+* WaveNet: every layer keeps a queue of its past d inputs; the dilated conv is applied to
+  [x[n-d], x[n]].
+
+It is meant to be a *fair* baseline, not a strawman: filter and gate are one stacked matrix per
+layer (one addmv), windows are contiguous slices of a doubled ring buffer (no copies, no
+torch.cat per step), the gated activation and the residual are fused into addcmul, the input
+conv gathers K weight columns instead of multiplying a one-hot vector, and WaveNet's skip sum
+(linear) is one product over all layers' gated outputs. Like the Swift engine's `bench`, each
+timed step includes the argmax that picks the next input.
+
+Usage:
+  /usr/bin/python3 tools/torch_stream_bench.py --arch sequnet:features=180,levels=11,depth=2,kernel=5
+  /usr/bin/python3 tools/torch_stream_bench.py --arch wavenet:layers=13,blocks=4,residual=128,dilation=128,skip=512 --json
+  /usr/bin/python3 tools/torch_stream_bench.py --checkpoint run/ckpt.pt [--wavenet-layers 10]
+  /usr/bin/python3 tools/torch_stream_bench.py --check      # step mode vs the golden fixtures
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import sequnet_torch as st  # noqa: E402
+
+FIXTURE_DIRS = (os.path.join(HERE, "..", "Tests", "Fixtures"), "/work/shared/golden")
+TOL = 1e-4
+
+
+# --- building blocks ----------------------------------------------------------------------------
+
+class Ring:
+    """Last k vectors of width dim, always readable as one contiguous [k*dim] slice, oldest first.
+
+    2k slots; a new vector goes to slots p and p+k, so slots p+1 .. p+k are the window in time
+    order. Reading the window is a view (no copy, no roll), writing is two row copies."""
+
+    def __init__(self, k, dim):
+        self.k = k
+        self.buf = torch.zeros(2 * k, dim)
+        self.p = 0
+
+    def push(self, x):
+        p, k = self.p, self.k
+        self.buf[p].copy_(x)
+        self.buf[p + k].copy_(x)
+        self.p = (p + 1) % k
+        return self.buf[p + 1:p + 1 + k].view(-1)
+
+    def push2(self, a, b):
+        """push concat(a, b) without materialising the concatenation."""
+        p, k, c = self.p, self.k, a.shape[0]
+        row = self.buf[p]
+        row[:c].copy_(a)
+        row[c:].copy_(b)
+        self.buf[p + k].copy_(row)
+        self.p = (p + 1) % k
+        return self.buf[p + 1:p + 1 + k].view(-1)
+
+
+def _stack_conv(layer):
+    """filter/gate Conv1d [out, in, K] -> one [2*out, K*in] matrix, tap-major so that column block
+    k multiplies window position k (k = K-1 is the newest input), and the stacked bias."""
+    w = torch.cat([layer.filter.weight, layer.gate.weight], 0)  # [2out, in, K]
+    w = w.permute(0, 2, 1).reshape(w.shape[0], -1).contiguous()
+    return w, torch.cat([layer.filter.bias, layer.gate.bias]).contiguous()
+
+
+def _stack_upconv(layer):
+    """ConvTranspose1d [in, out, K] -> ("now", "next") matrices over the last M = ceil(K/2)
+    level-(i+1) vectors (oldest first). SPEC: now = sum over even taps j of W_j^T u[n - j/2 t],
+    next = sum over odd taps j of W_j^T u[n - (j-1)/2 t]; "next" never reaches the oldest of
+    the M vectors, so it is applied to the newest M-1 only."""
+    K = layer.filter.weight.shape[2]
+    M = (K + 1) // 2
+
+    def taps(w, parity):
+        n_blocks = M if parity == 0 else M - 1
+        blocks = []
+        for q in range(n_blocks):  # q = window position, oldest first
+            j = 2 * (n_blocks - 1 - q) + parity
+            blocks.append(w[:, :, j].t())  # [out, in]
+        return torch.cat(blocks, 1)
+
+    wf, wg = layer.filter.weight, layer.gate.weight
+    now = torch.cat([taps(wf, 0), taps(wg, 0)], 0).contiguous()
+    nxt = torch.cat([taps(wf, 1), taps(wg, 1)], 0).contiguous()
+    return now, nxt, torch.cat([layer.filter.bias, layer.gate.bias]).contiguous(), M
+
+
+def _gated(w, b, win, ident, c):
+    """ident + tanh(filter) * sigmoid(gate), both from one addmv over the window."""
+    y = torch.addmv(b, w, win)
+    t = y[:c].tanh_()
+    g = y[c:].sigmoid_()
+    return torch.addcmul(ident, t, g)
+
+
+# --- Seq-U-Net step -----------------------------------------------------------------------------
+
+class SequnetStep:
+    def __init__(self, model):
+        m = model
+        self.C, self.L, self.D, self.K, self.ncls = m.C, m.L, m.D, m.K, m.num_classes
+        self.cycles = m.cycles
+        C, K = self.C, self.K
+        # input conv: row k*classes + c of w_in is the weight column of class c at tap k; one
+        # extra zero row stands for "no input yet" (the zero starting state).
+        w = m.input_conv.weight.permute(2, 1, 0).reshape(K * self.ncls, C)
+        self.w_in = torch.cat([w, torch.zeros(1, C)]).contiguous()
+        self.b_in = m.input_conv.bias.clone()
+        self.tap_offset = [k * self.ncls for k in range(K)]
+        self.classes = [None] * K  # last K input classes, oldest first
+        self.down = []      # per level < L-1: list of (w, b, ring)
+        self.downconv = []  # per level < L-1: (w, b, ring of the level's shortcut h)
+        self.upconv = []    # per level < L-1: (w_now, w_next, b, ring of level-(i+1) outputs)
+        self.up = []        # per level < L-1: list of (w, b, ring of concat(c, up))
+        for i in range(self.L - 1):
+            blk = m.downsampling_blocks[i]
+            self.down.append([(*_stack_conv(cv), Ring(K, C)) for cv in blk.convs])
+            self.downconv.append((*_stack_conv(blk.downconv), Ring(K, C)))
+            ub = m.upsampling_blocks[i]
+            now, nxt, b, M = _stack_upconv(ub.upconv)
+            self.upconv.append((now, nxt, b, Ring(M, C)))
+            self.up.append([(*_stack_conv(cv), Ring(K, 2 * C)) for cv in ub.convs])
+        self.bottleneck = [(*_stack_conv(cv), Ring(K, C)) for cv in m.bottlenecks]
+        # level i's "up" vector for its tick in between two level-(i+1) ticks (starts at zero)
+        self.next_up = [torch.zeros(C) for _ in range(self.L - 1)]
+        self.w_out = m.output_conv[1].weight[:, :, 0].contiguous()
+        self.b_out = m.output_conv[1].bias.clone()
+
+    def top_level(self, n):
+        """highest level whose clock ticks at sample n (level i ticks where n % 2^i == 0)."""
+        t = 0
+        while t < self.L - 1 and n % (2 << t) == 0:
+            t += 1
+        return t
+
+    def step(self, cls, n):
+        """feed the class at sample n, return the 256 logits predicting sample n+1."""
+        C, L = self.C, self.L
+        hist = self.classes
+        del hist[0]
+        hist.append(cls)
+        idx = torch.tensor([self.ncls * self.K if c is None else off + c
+                            for off, c in zip(self.tap_offset, hist)])
+        x = torch.index_select(self.w_in, 0, idx).sum(0).add_(self.b_in)
+
+        top = self.top_level(n)
+        shortcuts = []
+        # down path: levels 0 .. top, each at its own tick
+        for i in range(top + 1):
+            if i == L - 1:
+                for w, b, ring in self.bottleneck:
+                    x = _gated(w, b, ring.push(x), x, C)
+                break
+            for w, b, ring in self.down[i]:
+                x = _gated(w, b, ring.push(x), x, C)
+            shortcuts.append(x)
+            w, b, ring = self.downconv[i]
+            win = ring.push(x)  # the downconv window advances at every level-i tick ...
+            if i < top:         # ... but computes only where level i+1 ticks
+                x = _gated(w, b, win, x, C)
+        # up path: levels min(top, L-2) .. 0; u = output of the level above
+        u = x
+        for i in range(min(top, L - 2), -1, -1):
+            if i + 1 <= top:
+                w_now, w_next, b, ring = self.upconv[i]
+                win = ring.push(u)
+                up = _gated(w_now, b, win, u, C)
+                self.next_up[i] = _gated(w_next, b, win[C:], u, C)
+            else:
+                up = self.next_up[i]
+            c = shortcuts[i]
+            for w, b, ring in self.up[i]:
+                c = _gated(w, b, ring.push2(c, up), c, C)
+            u = c
+        return torch.addmv(self.b_out, self.w_out, torch.relu(u))
+
+
+# --- WaveNet step -------------------------------------------------------------------------------
+
+class WaveNetStep:
+    def __init__(self, model):
+        m = model
+        self.cycles = 1
+        self.R, self.Dc, self.S = m.R, m.Dc, m.S
+        assert m.K == 2, "WaveNet step: kernel 2 only (the reference's)"
+        self.w_start = m.start_conv.weight[:, :, 0].t().contiguous()  # [classes, R]: gather a row
+        self.b_start = m.start_conv.bias.clone()
+        self.layers = []
+        for l, d in enumerate(m.dilations):
+            f, g = m.filter_convs[l], m.gate_convs[l]
+            w = torch.cat([f.weight, g.weight], 0)  # [2Dc, R, 2]; tap 0 = x[n-d], tap 1 = x[n]
+            self.layers.append((d, w[:, :, 0].contiguous(), w[:, :, 1].contiguous(),
+                                torch.cat([f.bias, g.bias]).contiguous(),
+                                m.residual_convs[l].weight[:, :, 0].contiguous(),
+                                m.residual_convs[l].bias.clone(),
+                                torch.zeros(d, self.R)))  # queue of the last d inputs, slot n % d
+        # skip sum is linear: one product over all layers' z, plus the summed skip biases
+        self.w_skip = torch.cat([m.skip_convs[l].weight[:, :, 0] for l in range(len(m.dilations))], 1).contiguous()
+        self.b_skip = torch.stack([m.skip_convs[l].bias for l in range(len(m.dilations))]).sum(0)
+        self.z = torch.zeros(len(m.dilations), self.Dc)
+        self.zflat = self.z.view(-1)
+        self.w1, self.b1 = m.end_conv_1.weight[:, :, 0].contiguous(), m.end_conv_1.bias.clone()
+        self.w2, self.b2 = m.end_conv_2.weight[:, :, 0].contiguous(), m.end_conv_2.bias.clone()
+
+    def step(self, cls, n):
+        Dc = self.Dc
+        x = self.w_start[cls] + self.b_start
+        last = len(self.layers) - 1
+        for l, (d, w_old, w_new, b, w_res, b_res, queue) in enumerate(self.layers):
+            slot = queue[n % d]  # holds x[n-d]
+            y = torch.addmv(b, w_old, slot)
+            y.addmv_(w_new, x)
+            slot.copy_(x)        # now holds x[n], read again at n+d
+            torch.mul(y[:Dc].tanh_(), y[Dc:].sigmoid_(), out=self.z[l])
+            if l != last:        # the last layer's residual output feeds nothing
+                x = torch.addmv(b_res, w_res, self.z[l]).add_(x)
+        skip = torch.addmv(self.b_skip, self.w_skip, self.zflat).relu_()
+        h = torch.addmv(self.b1, self.w1, skip).relu_()
+        return torch.addmv(self.b2, self.w2, h)
+
+
+def make_stepper(model):
+    with torch.no_grad():  # the step's tensors are plain data, no autograd history
+        return SequnetStep(model) if isinstance(model, st.Sequnet) else WaveNetStep(model)
+
+
+# --- models -------------------------------------------------------------------------------------
+
+def parse_arch(spec):
+    """The Swift engine's spec syntax (Sources/SequnetEngine/Models/ArchitectureSpec.swift)."""
+    kind, _, rest = spec.partition(":")
+    vals = {}
+    for item in filter(None, rest.split(",")):
+        k, _, v = item.partition("=")
+        vals[k.strip()] = int(v)
+    kind = kind.strip().lower()
+    if vals.pop("classes", 256) != 256:
+        raise SystemExit("classes must be 256")
+    try:
+        if kind == "sequnet":
+            args = dict(features=vals.pop("features"), levels=vals.pop("levels"),
+                        depth=vals.pop("depth", 1), kernel_size=vals.pop("kernel", 5))
+            make = lambda: st.Sequnet(**args)  # noqa: E731
+        elif kind == "wavenet":
+            args = dict(layers=vals.pop("layers"), blocks=vals.pop("blocks"),
+                        residual_channels=vals.pop("residual"), dilation_channels=vals.pop("dilation"),
+                        skip_channels=vals.pop("skip"))
+            make = lambda: st.WaveNet(**args)  # noqa: E731
+        else:
+            raise SystemExit(f"unknown architecture '{kind}' (sequnet or wavenet)")
+    except KeyError as e:
+        raise SystemExit(f"architecture spec '{spec}' lacks {e.args[0]}=")
+    if vals:
+        raise SystemExit(f"architecture spec '{spec}': unknown key(s) {sorted(vals)}")
+    return make
+
+
+def random_model(spec, seed=1):
+    """PyTorch's default module init, seeded (the Swift engine draws its own random weights, so
+    the numbers differ from its --arch models; only the shapes, hence the speed, agree)."""
+    make = parse_arch(spec)
+    torch.manual_seed(seed)
+    return make().eval()
+
+
+def load_model(path, wavenet_layers=None):
+    """Reference-format checkpoint: dict with model_state_dict, or a bare state dict."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        ck = torch.load(path, map_location="cpu")  # torch 1.13 rejects the optimizer's floats
+    sd = ck.get("model_state_dict", ck) if isinstance(ck, dict) else ck
+    sd = {k: v.float() for k, v in sd.items()}
+    if "input_conv.weight" in sd:
+        return st.Sequnet.from_state_dict(sd).eval()
+    return st.WaveNet.from_state_dict(sd, layers=wavenet_layers).eval()
+
+
+def arch_label(model):
+    c = model.config()
+    if c["model"] == "sequnet":
+        return f"sequnet:features={c['features']},levels={c['levels']},depth={c['depth']},kernel={c['kernel_size']}"
+    return (f"wavenet:layers={c['layers']},blocks={c['blocks']},residual={c['residual_channels']},"
+            f"dilation={c['dilation_channels']},skip={c['skip_channels']}")
+
+
+# --- correctness against the golden fixtures ----------------------------------------------------
+
+def fixture_dir():
+    for d in FIXTURE_DIRS:
+        if os.path.isdir(d) and any(f.endswith(".json") for f in os.listdir(d)):
+            return d
+    raise SystemExit("no golden fixtures found in " + " or ".join(FIXTURE_DIRS))
+
+
+def check_fixture(name, directory=None):
+    """max abs error of the step mode vs NAME.logits.f32. Priming as SPEC/the Swift engine: pad
+    the prompt with silence to input_size, stream that window from the zero state with the last
+    prompt sample at n = 0 (so n % 2^(L-1) == 0 there), then feed the steps at n = 1, 2, ..."""
+    directory = directory or fixture_dir()
+    base = os.path.join(directory, name)
+    with open(base + ".json") as f:
+        cfg = json.load(f)
+    model = load_model(base + ".pt", wavenet_layers=cfg.get("layers"))
+    prompt = np.fromfile(base + ".prompt.u8", dtype=np.uint8).tolist()
+    steps = np.fromfile(base + ".steps.u8", dtype=np.uint8).tolist()
+    want = np.fromfile(base + ".logits.f32", dtype="<f4").reshape(len(steps) + 1, -1)
+    window = st.prime_window(prompt, cfg["input_size"])
+    s = make_stepper(model)
+    got = []
+    with torch.inference_mode():
+        for k, c in enumerate(window):
+            logits = s.step(c, k - (len(window) - 1))
+        got.append(logits.numpy().copy())
+        for k, c in enumerate(steps):
+            got.append(s.step(c, k + 1).numpy().copy())
+    got = np.stack(got)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    return float(np.abs(got.astype(np.float64) - want).max())
+
+
+def run_check():
+    d = fixture_dir()
+    names = sorted(f[:-5] for f in os.listdir(d) if f.endswith(".json"))
+    ok = True
+    for name in names:
+        err = check_fixture(name, d)
+        ok &= err < TOL
+        print(f"{name:32s} max abs err {err:.3g} {'ok' if err < TOL else 'FAIL'} (tolerance {TOL:g})")
+    return ok
+
+
+# --- benchmark ----------------------------------------------------------------------------------
+
+def bench(model, samples=None, warmup=None, repeats=5, target_seconds=25.0):
+    """Warm-up, then `repeats` runs of `samples` steps (whole clock cycles for a Seq-U-Net, so
+    every level's tick is weighted as in a long run). Each step is fed the argmax of the previous
+    logits, as the Swift bench does. Without --samples, the run is sized from the warm-up rate
+    to take about target_seconds in all."""
+    s = make_stepper(model)
+    cycles = s.cycles
+    round_up = lambda k: max(cycles, -(-k // cycles) * cycles)  # noqa: E731
+    warmup = round_up(warmup if warmup is not None else max(2 * cycles, 512))
+    n = 0
+    cls = st.SILENCE
+    clock = time.perf_counter_ns
+    with torch.inference_mode():
+        t0 = clock()
+        for _ in range(warmup):
+            cls = int(torch.argmax(s.step(cls, n)))
+            n += 1
+        rate = warmup / max((clock() - t0) * 1e-9, 1e-9)
+        if samples is None:
+            samples = int(rate * target_seconds / repeats)
+        samples = round_up(samples)
+        rates, lat = [], []
+        by_top = {}
+        for _ in range(repeats):
+            times = np.empty(samples, dtype=np.int64)
+            start = clock()
+            for k in range(samples):
+                a = clock()
+                cls = int(torch.argmax(s.step(cls, n)))
+                b = clock()
+                times[k] = b - a
+                n += 1
+            rates.append(samples / ((clock() - start) * 1e-9))
+            lat.append(times)
+            if isinstance(s, SequnetStep):
+                first = n - samples
+                for k in range(samples):
+                    t = s.top_level(first + k)
+                    acc = by_top.setdefault(t, [0, 0])
+                    acc[0] += int(times[k])
+                    acc[1] += 1
+    lat = np.concatenate(lat) / 1000.0
+    return {
+        "samples_per_second": statistics.median(rates),
+        "samples_per_second_repeats": rates,
+        "latency_us": {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)),
+                       "mean": float(lat.mean()), "max": float(lat.max())},
+        "samples_timed": samples,
+        "repeats": repeats,
+        "warmup": warmup,
+        "tick_cost_us": [{"level": t, "mean_step_us": v[0] / v[1] / 1000.0, "steps": v[1]}
+                         for t, v in sorted(by_top.items())],
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--arch", metavar="SPEC", help="random-weight model, e.g. "
+                     "sequnet:features=180,levels=11,depth=2,kernel=5 or "
+                     "wavenet:layers=13,blocks=4,residual=128,dilation=128,skip=512")
+    src.add_argument("--checkpoint", metavar="PATH", help="reference-format torch checkpoint")
+    ap.add_argument("--wavenet-layers", type=int, metavar="N",
+                    help="WaveNet layers per block (the state dict records only layers x blocks; "
+                         "default: all layers in one block)")
+    ap.add_argument("--samples", type=int, metavar="N", help="steps per repeat (default: about 25 s in all, "
+                    "rounded up to whole clock cycles)")
+    ap.add_argument("--warmup", type=int, metavar="N", help="warm-up steps (default: max(2 cycles, 512))")
+    ap.add_argument("--repeats", type=int, default=5, metavar="R", help="timed repeats; the median is reported")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the random weights")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--check", action="store_true", help="check the step mode against the golden fixtures")
+    a = ap.parse_args(argv)
+
+    torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+
+    if a.check:
+        ok = run_check()
+        if not (a.arch or a.checkpoint):
+            return 0 if ok else 1
+        if not ok:
+            return 1
+    if not (a.arch or a.checkpoint):
+        ap.error("give --arch SPEC, --checkpoint PATH or --check")
+    if a.repeats < 1 or (a.samples is not None and a.samples < 1):
+        ap.error("--repeats and --samples must be positive")
+
+    model = random_model(a.arch, a.seed) if a.arch else load_model(a.checkpoint, a.wavenet_layers)
+    label = arch_label(model)
+    params = st.count_params(model)
+    r = bench(model, a.samples, a.warmup, a.repeats)
+    out = {"arch": label, "weights": "random (seed %d)" % a.seed if a.arch else a.checkpoint,
+           "parameters": params, "threads": torch.get_num_threads(), "precision": "fp32", "batch": 1,
+           "torch_version": torch.__version__, **r}
+    if a.json:
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    print(f"model:        {label} ({out['weights']}), {params:,} parameters")
+    print(f"setup:        PyTorch {torch.__version__} step, fp32, batch 1, {out['threads']} thread, "
+          f"{r['samples_timed']:,} samples x {r['repeats']} repeats after {r['warmup']:,} warm-up")
+    print(f"speed:        {r['samples_per_second']:,.1f} samples/s (median; repeats "
+          + ", ".join(f"{x:,.0f}" for x in r["samples_per_second_repeats"]) + ")")
+    lu = r["latency_us"]
+    print(f"latency (us): p50 {lu['p50']:.1f}  p99 {lu['p99']:.1f}  mean {lu['mean']:.1f}  max {lu['max']:.1f}")
+    for t in r["tick_cost_us"]:
+        print(f"  top level {t['level']:2d}: {t['mean_step_us']:9.1f} us mean over {t['steps']:,} steps")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
