@@ -43,14 +43,14 @@ public enum ArchitectureSpec {
             let kernel = try take("kernel", default: 5, range: 1...63)
             guard kernel % 2 == 1 else { throw ParseError(description: "architecture spec '\(spec)': kernel must be odd") }
             config = .seqUNet(SeqUNetConfig(
-                classes: try take("classes", default: 256, range: 2...65_536),
+                classes: try take("classes", default: 256, range: 256...256),
                 features: try take("features", range: 1...4096),
                 levels: try take("levels", range: 2...20),
                 depth: try take("depth", default: 1, range: 1...16),
                 kernelSize: kernel))
         case "wavenet":
             config = .waveNet(WaveNetConfig(
-                classes: try take("classes", default: 256, range: 2...65_536),
+                classes: try take("classes", default: 256, range: 256...256),
                 layersPerBlock: try take("layers", range: 1...20),
                 blocks: try take("blocks", range: 1...64),
                 residualChannels: try take("residual", range: 1...4096),

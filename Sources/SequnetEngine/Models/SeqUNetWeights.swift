@@ -58,8 +58,11 @@ public final class SeqUNetWeights: @unchecked Sendable {
         guard config.depth >= 1 else {
             throw ModelLoadError.invalidHyperParameter("down blocks hold no residual convs")
         }
-        guard config.features >= 1, config.classes >= 2 else {
-            throw ModelLoadError.invalidHyperParameter("\(config.features) features, \(config.classes) classes")
+        guard config.features >= 1, config.features <= 8192 else {
+            throw ModelLoadError.invalidHyperParameter("\(config.features) features")
+        }
+        guard config.classes == 256 else {
+            throw ModelLoadError.invalidHyperParameter("\(config.classes) classes; sequnet generates 8-bit mu-law (256 classes)")
         }
         return config
     }

@@ -62,6 +62,14 @@ public final class WaveNetWeights: @unchecked Sendable {
             throw ModelLoadError.invalidHyperParameter(
                 "\(layers) WaveNet layers do not split into blocks of \(perBlock)")
         }
+        for (what, value) in [("residual channels", start[0]), ("dilation channels", filter[0]), ("skip channels", skip[0])]
+        where value < 1 || value > 8192 {
+            throw ModelLoadError.invalidHyperParameter("\(value) \(what)")
+        }
+        guard layers >= 1 else { throw ModelLoadError.missingTensor("filter_convs.0.weight") }
+        guard start[1] == 256 else {
+            throw ModelLoadError.invalidHyperParameter("\(start[1]) classes; sequnet generates 8-bit mu-law (256 classes)")
+        }
         return WaveNetConfig(classes: start[1], layersPerBlock: perBlock, blocks: layers / perBlock,
                              residualChannels: start[0], dilationChannels: filter[0],
                              skipChannels: skip[0], kernelSize: filter[2])

@@ -35,31 +35,45 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
 /// Draws the next class from logits: `softmax(logits / temperature)`, one
 /// categorical draw; temperature 0 takes the argmax.
-public struct Sampler: Sendable {
+public struct Sampler: @unchecked Sendable {
     public let temperature: Float
     private var generator: SeededGenerator
+    /// exp((logit - max) / temperature) per class, reused across draws.
+    private let weights: FloatBuffer
 
-    public init(temperature: Float, seed: UInt64) {
+    /// `classes` bounds the logits this sampler will be given.
+    public init(temperature: Float, seed: UInt64, classes: Int = 256) {
         precondition(temperature >= 0 && temperature.isFinite, "temperature must be finite and >= 0")
         self.temperature = temperature
         generator = SeededGenerator(seed: seed)
+        weights = FloatBuffer(count: (classes + 7) / 8 * 8)
     }
 
     /// The sampled class. Allocates nothing.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> UInt8 {
+        precondition(logits.count <= weights.count, "more logits than the sampler was made for")
         var best = 0
         for i in 1..<logits.count where logits[i] > logits[best] { best = i }
         if temperature == 0 { return UInt8(best) }
-        // Two passes, no buffer: the normaliser, then walk the CDF. Subtracting
-        // the max keeps exp from overflowing.
+        // Subtracting the max keeps exp in range; exps are computed once,
+        // eight at a time, then the CDF is walked.
         let maxLogit = logits[best], scale = 1 / temperature
+        let w = weights.pointer
+        var i = 0
+        while i < logits.count {
+            var v = Vec8(repeating: -.infinity)
+            for lane in 0..<min(8, logits.count - i) { v[lane] = (logits[i + lane] - maxLogit) * scale }
+            let e = vexp(v)
+            for lane in 0..<min(8, logits.count - i) { w[i + lane] = e[lane] }
+            i += 8
+        }
         var total: Float = 0
-        for v in logits { total += expf((v - maxLogit) * scale) }
+        for j in 0..<logits.count { total += w[j] }
         let target = generator.nextUnitFloat() * total
         var running: Float = 0
-        for i in 0..<logits.count {
-            running += expf((logits[i] - maxLogit) * scale)
-            if running > target { return UInt8(i) }
+        for j in 0..<logits.count {
+            running += w[j]
+            if running > target { return UInt8(j) }
         }
         return UInt8(best)
     }
