@@ -15,7 +15,10 @@ SEED          ?= 1
 # first test piece (sorted) as the prompt source; 2 s of it primes the models
 PROMPT_PIECE  ?= $(firstword $(sort $(wildcard data/test_wav/*.wav)))
 
-SEQUNET_ARGS := --model sequnet --features 64 --levels 10 --depth 1 --kernel-size 5
+# The running sequnet-piano was restarted at C=32 (523k params, close to the WaveNet's 443k);
+# train.py resumes with the checkpoint's own config whatever these flags say.
+SEQUNET_FEATURES ?= 32
+SEQUNET_ARGS := --model sequnet --features $(SEQUNET_FEATURES) --levels 10 --depth 1 --kernel-size 5
 WAVENET_ARGS := --model wavenet --layers 13 --blocks 1 --residual-channels 64 --dilation-channels 64 --skip-channels 128
 # the state dict does not record WaveNet's layers per block; convert stores it
 WAVENET_LAYERS := 13

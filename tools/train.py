@@ -89,11 +89,22 @@ def main():
     log_path = os.path.join(args.out, args.name + ".log.csv")
 
     model = build(args)
+    ck = torch.load(ck_path, map_location="cpu") if os.path.exists(ck_path) and not args.bench else None
+    if ck is not None and ck.get("config") and ck["config"] != model.config():
+        # Resuming wins over the command line: the architecture is whatever the checkpoint
+        # holds (a run restarted with other flags must not crash or silently start over).
+        print(f"checkpoint config {ck['config']} differs from the flags' {model.config()}: using the checkpoint's",
+              flush=True)
+        c = ck["config"]
+        if c["model"] == "sequnet":
+            model = st.Sequnet(c["features"], c["levels"], c["depth"], c["kernel_size"], c["num_classes"])
+        else:
+            model = st.WaveNet(c["layers"], c["blocks"], c["residual_channels"], c["dilation_channels"],
+                               c["skip_channels"], c["kernel_size"], c["num_classes"])
     config = model.config()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, elapsed = 0, 0.0
-    if os.path.exists(ck_path) and not args.bench:
-        ck = torch.load(ck_path, map_location="cpu")
+    if ck is not None:
         model.load_state_dict(ck["model_state_dict"])
         opt.load_state_dict(ck["optimizer_state_dict"])
         step, elapsed = ck["step"], ck.get("elapsed_seconds", 0.0)
