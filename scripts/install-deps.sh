@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sequnet needs, if any are missing.
+#   scripts/install-deps.sh          build + run: libsndfile, OpenBLAS, libsamplerate
+#   scripts/install-deps.sh --tools  also PyTorch (CPU) for the Python reference tests
+#   scripts/install-deps.sh --data   also fluidsynth, the GM soundfont and sox (training data)
+set -euo pipefail
+packages=(pkg-config libsndfile1-dev libopenblas-dev libsamplerate0-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --tools) packages+=(python3 python3-torch python3-numpy python3-pytest) ;;
+    --data) packages+=(fluidsynth fluid-soundfont-gm sox python3-pip) ;;
+    *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
+  esac
+done
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
