@@ -29,9 +29,22 @@ Semantic details that SPEC.md leaves implicit, found while matching the golden f
   over exactly input_size samples ending at phase 0 yields exactly one output, and every
   value a later streaming step needs (up to the next phase-0 sample and beyond) lies inside
   that pass, so priming = one valid pass and the buffers need nothing from before the window.
-* WaveNet: receptive field = input_size = 1 + sum(d) (31 for l4 b2). Priming of the
-  reference (see WAVENET_PRIMING below) -- see the parity test's output for which
-  hypothesis matched.
+* Seq-U-Net input_size (the JSON's, 149 / 253 / 32761) is the reference's *sizing* of its
+  valid pass, not the receptive field: see reference_io_size(). The true receptive field at
+  phase 0 is 149 / 237 / 31737 (max over phases 149 / 247 / 32749), and for every phase p,
+  rf(p) - p <= rf(0) <= input_size, so a window of input_size samples ending at phase 0
+  covers everything any later output needs: streaming the padded window from *any* buffer
+  contents (e.g. zeros) gives the same logits for n >= 0. Checked: priming with 237
+  instead of 253 samples also matches c24 to 2.4e-7.
+* Clock phase matters and the fixtures only weakly test the top level: shifting the phase by
+  half a top-level cycle gives 9.5e-5 error on c16 (just under the 1e-4 tolerance) and
+  2.1e-6 on c24 (well under it), while a shift of 1 gives ~0.07. Engines should compare
+  at 1e-5 or tighter to catch an off-by-half-cycle phase (ours: 2.4e-7 on all three).
+* WaveNet: input_size = receptive field = 1 + sum(d) (31 for l4 b2). The fixture matches
+  both a valid pass over window + steps and a stream started from all-zero layer buffers
+  (forward(zero_history=True)); with window == receptive field, history before the window
+  never reaches an output at n >= 0, so the engine may start from zeros and stream the
+  padded window. The state dict does not record layers per block (pass it explicitly).
 """
 import math
 
