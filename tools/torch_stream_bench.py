@@ -48,29 +48,61 @@ class Ring:
     """Last k vectors of width dim, always readable as one contiguous [k*dim] slice, oldest first.
 
     2k slots; a new vector goes to slots p and p+k, so slots p+1 .. p+k are the window in time
-    order. Reading the window is a view (no copy, no roll), writing is two row copies."""
+    order: reading it is a view (no copy, no roll), writing is two row copies. The views of
+    every slot are made once, because at batch 1 each tensor op (even a slice) costs as much
+    Python/dispatch time as a small product."""
 
-    def __init__(self, k, dim):
+    def __init__(self, k, dim, split=None):
         self.k = k
         self.buf = torch.zeros(2 * k, dim)
         self.p = 0
+        b = self.buf
+        self.slots = [(b[p], b[p + k], b[p + 1:p + 1 + k].view(-1)) for p in range(k)]
+        # newest k-1 vectors of each window (the upconv's "next" taps)
+        self.tails = [b[p + 2:p + 1 + k].view(-1) for p in range(k)]
+        # the two halves of a row, for windows over concat(a, b)
+        self.halves = [(b[p, :split], b[p, split:]) for p in range(k)] if split else None
 
     def push(self, x):
-        p, k = self.p, self.k
-        self.buf[p].copy_(x)
-        self.buf[p + k].copy_(x)
-        self.p = (p + 1) % k
-        return self.buf[p + 1:p + 1 + k].view(-1)
+        p = self.p
+        row, mirror, win = self.slots[p]
+        row.copy_(x)
+        mirror.copy_(x)
+        self.p = (p + 1) % self.k
+        return win
 
     def push2(self, a, b):
         """push concat(a, b) without materialising the concatenation."""
-        p, k, c = self.p, self.k, a.shape[0]
-        row = self.buf[p]
-        row[:c].copy_(a)
-        row[c:].copy_(b)
-        self.buf[p + k].copy_(row)
-        self.p = (p + 1) % k
-        return self.buf[p + 1:p + 1 + k].view(-1)
+        p = self.p
+        row, mirror, win = self.slots[p]
+        lo, hi = self.halves[p]
+        lo.copy_(a)
+        hi.copy_(b)
+        mirror.copy_(row)
+        self.p = (p + 1) % self.k
+        return win
+
+    def last_tail(self):
+        """newest k-1 vectors of the window returned by the last push."""
+        return self.tails[(self.p - 1) % self.k]
+
+
+class Gated:
+    """ident + tanh(filter) * sigmoid(gate): one addmv of the stacked [2*out, K*in] matrix over
+    the window into a reused buffer, the activations in place, the product and the residual in
+    one addcmul (the only new tensor)."""
+
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+        c = w.shape[0] // 2
+        self.y = torch.empty(2 * c)
+        self.t, self.g = self.y[:c], self.y[c:]
+
+    def __call__(self, win, ident):
+        torch.addmv(self.b, self.w, win, out=self.y)
+        self.t.tanh_()
+        self.g.sigmoid_()
+        return torch.addcmul(ident, self.t, self.g)
 
 
 def _stack_conv(layer):
@@ -103,14 +135,6 @@ def _stack_upconv(layer):
     return now, nxt, torch.cat([layer.filter.bias, layer.gate.bias]).contiguous(), M
 
 
-def _gated(w, b, win, ident, c):
-    """ident + tanh(filter) * sigmoid(gate), both from one addmv over the window."""
-    y = torch.addmv(b, w, win)
-    t = y[:c].tanh_()
-    g = y[c:].sigmoid_()
-    return torch.addcmul(ident, t, g)
-
-
 # --- Seq-U-Net step -----------------------------------------------------------------------------
 
 class SequnetStep:
@@ -132,13 +156,13 @@ class SequnetStep:
         self.up = []        # per level < L-1: list of (w, b, ring of concat(c, up))
         for i in range(self.L - 1):
             blk = m.downsampling_blocks[i]
-            self.down.append([(*_stack_conv(cv), Ring(K, C)) for cv in blk.convs])
-            self.downconv.append((*_stack_conv(blk.downconv), Ring(K, C)))
+            self.down.append([(Gated(*_stack_conv(cv)), Ring(K, C)) for cv in blk.convs])
+            self.downconv.append((Gated(*_stack_conv(blk.downconv)), Ring(K, C)))
             ub = m.upsampling_blocks[i]
             now, nxt, b, M = _stack_upconv(ub.upconv)
-            self.upconv.append((now, nxt, b, Ring(M, C)))
-            self.up.append([(*_stack_conv(cv), Ring(K, 2 * C)) for cv in ub.convs])
-        self.bottleneck = [(*_stack_conv(cv), Ring(K, C)) for cv in m.bottlenecks]
+            self.upconv.append((Gated(now, b), Gated(nxt, b), Ring(M, C)))
+            self.up.append([(Gated(*_stack_conv(cv)), Ring(K, 2 * C, split=C)) for cv in ub.convs])
+        self.bottleneck = [(Gated(*_stack_conv(cv)), Ring(K, C)) for cv in m.bottlenecks]
         # level i's "up" vector for its tick in between two level-(i+1) ticks (starts at zero)
         self.next_up = [torch.zeros(C) for _ in range(self.L - 1)]
         self.w_out = m.output_conv[1].weight[:, :, 0].contiguous()
@@ -153,7 +177,7 @@ class SequnetStep:
 
     def step(self, cls, n):
         """feed the class at sample n, return the 256 logits predicting sample n+1."""
-        C, L = self.C, self.L
+        L = self.L
         hist = self.classes
         del hist[0]
         hist.append(cls)
@@ -166,29 +190,28 @@ class SequnetStep:
         # down path: levels 0 .. top, each at its own tick
         for i in range(top + 1):
             if i == L - 1:
-                for w, b, ring in self.bottleneck:
-                    x = _gated(w, b, ring.push(x), x, C)
+                for gated, ring in self.bottleneck:
+                    x = gated(ring.push(x), x)
                 break
-            for w, b, ring in self.down[i]:
-                x = _gated(w, b, ring.push(x), x, C)
+            for gated, ring in self.down[i]:
+                x = gated(ring.push(x), x)
             shortcuts.append(x)
-            w, b, ring = self.downconv[i]
+            gated, ring = self.downconv[i]
             win = ring.push(x)  # the downconv window advances at every level-i tick ...
             if i < top:         # ... but computes only where level i+1 ticks
-                x = _gated(w, b, win, x, C)
+                x = gated(win, x)
         # up path: levels min(top, L-2) .. 0; u = output of the level above
         u = x
         for i in range(min(top, L - 2), -1, -1):
             if i + 1 <= top:
-                w_now, w_next, b, ring = self.upconv[i]
-                win = ring.push(u)
-                up = _gated(w_now, b, win, u, C)
-                self.next_up[i] = _gated(w_next, b, win[C:], u, C)
+                now, nxt, ring = self.upconv[i]
+                up = now(ring.push(u), u)
+                self.next_up[i] = nxt(ring.last_tail(), u)
             else:
                 up = self.next_up[i]
             c = shortcuts[i]
-            for w, b, ring in self.up[i]:
-                c = _gated(w, b, ring.push2(c, up), c, C)
+            for gated, ring in self.up[i]:
+                c = gated(ring.push2(c, up), c)
             u = c
         return torch.addmv(self.b_out, self.w_out, torch.relu(u))
 
@@ -203,35 +226,36 @@ class WaveNetStep:
         assert m.K == 2, "WaveNet step: kernel 2 only (the reference's)"
         self.w_start = m.start_conv.weight[:, :, 0].t().contiguous()  # [classes, R]: gather a row
         self.b_start = m.start_conv.bias.clone()
+        self.z = torch.zeros(len(m.dilations), self.Dc)  # every layer's gated output, for the skip product
+        self.zflat = self.z.view(-1)
         self.layers = []
         for l, d in enumerate(m.dilations):
             f, g = m.filter_convs[l], m.gate_convs[l]
             w = torch.cat([f.weight, g.weight], 0)  # [2Dc, R, 2]; tap 0 = x[n-d], tap 1 = x[n]
-            self.layers.append((d, w[:, :, 0].contiguous(), w[:, :, 1].contiguous(),
-                                torch.cat([f.bias, g.bias]).contiguous(),
+            queue = torch.zeros(d, self.R)  # the last d inputs, x[n] in slot n % d
+            y = torch.empty(2 * self.Dc)
+            # views made once (see Ring): at batch 1 every slice is as dear as a small product
+            self.layers.append((d, list(queue.unbind(0)), w[:, :, 0].contiguous(), w[:, :, 1].contiguous(),
+                                torch.cat([f.bias, g.bias]).contiguous(), y, y[:self.Dc], y[self.Dc:], self.z[l],
                                 m.residual_convs[l].weight[:, :, 0].contiguous(),
-                                m.residual_convs[l].bias.clone(),
-                                torch.zeros(d, self.R)))  # queue of the last d inputs, slot n % d
+                                m.residual_convs[l].bias.clone()))
         # skip sum is linear: one product over all layers' z, plus the summed skip biases
         self.w_skip = torch.cat([m.skip_convs[l].weight[:, :, 0] for l in range(len(m.dilations))], 1).contiguous()
         self.b_skip = torch.stack([m.skip_convs[l].bias for l in range(len(m.dilations))]).sum(0)
-        self.z = torch.zeros(len(m.dilations), self.Dc)
-        self.zflat = self.z.view(-1)
         self.w1, self.b1 = m.end_conv_1.weight[:, :, 0].contiguous(), m.end_conv_1.bias.clone()
         self.w2, self.b2 = m.end_conv_2.weight[:, :, 0].contiguous(), m.end_conv_2.bias.clone()
 
     def step(self, cls, n):
-        Dc = self.Dc
         x = self.w_start[cls] + self.b_start
         last = len(self.layers) - 1
-        for l, (d, w_old, w_new, b, w_res, b_res, queue) in enumerate(self.layers):
+        for l, (d, queue, w_old, w_new, b, y, yf, yg, z, w_res, b_res) in enumerate(self.layers):
             slot = queue[n % d]  # holds x[n-d]
-            y = torch.addmv(b, w_old, slot)
+            torch.addmv(b, w_old, slot, out=y)
             y.addmv_(w_new, x)
             slot.copy_(x)        # now holds x[n], read again at n+d
-            torch.mul(y[:Dc].tanh_(), y[Dc:].sigmoid_(), out=self.z[l])
+            torch.mul(yf.tanh_(), yg.sigmoid_(), out=z)
             if l != last:        # the last layer's residual output feeds nothing
-                x = torch.addmv(b_res, w_res, self.z[l]).add_(x)
+                x = torch.addmv(b_res, w_res, z).add_(x)
         skip = torch.addmv(self.b_skip, self.w_skip, self.zflat).relu_()
         h = torch.addmv(self.b1, self.w1, skip).relu_()
         return torch.addmv(self.b2, self.w2, h)
@@ -358,7 +382,7 @@ def bench(model, samples=None, warmup=None, repeats=5, target_seconds=25.0):
     s = make_stepper(model)
     cycles = s.cycles
     round_up = lambda k: max(cycles, -(-k // cycles) * cycles)  # noqa: E731
-    warmup = round_up(warmup if warmup is not None else max(2 * cycles, 512))
+    warmup = round_up(warmup if warmup is not None else max(cycles, 512))
     n = 0
     cls = st.SILENCE
     clock = time.perf_counter_ns
@@ -418,7 +442,7 @@ def main(argv=None):
                          "default: all layers in one block)")
     ap.add_argument("--samples", type=int, metavar="N", help="steps per repeat (default: about 25 s in all, "
                     "rounded up to whole clock cycles)")
-    ap.add_argument("--warmup", type=int, metavar="N", help="warm-up steps (default: max(2 cycles, 512))")
+    ap.add_argument("--warmup", type=int, metavar="N", help="warm-up steps (default: max(1 clock cycle, 512))")
     ap.add_argument("--repeats", type=int, default=5, metavar="R", help="timed repeats; the median is reported")
     ap.add_argument("--seed", type=int, default=1, help="seed of the random weights")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
