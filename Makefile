@@ -68,3 +68,22 @@ models: data convert baselines curves samples
 
 clean-samples:
 	rm -f samples/*-uncond.wav samples/*-prompted.wav samples/prompt.wav
+
+# --- Everyday commands (README) ---------------------------------------------
+#   make demo   installs what is missing, builds, writes samples/demo.wav from the default model
+#   make test   installs what is missing, runs swift test and the Python reference tests
+.PHONY: deps test demo
+deps:
+	scripts/install-deps.sh --tools
+
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+	$(PYTHON) tools/test_parity.py
+	$(PYTHON) tools/test_torch_stream.py
+
+demo:
+	scripts/install-deps.sh
+	swift build -c release
+	.build/release/sequnet generate --seconds 4 --seed 1 -o samples/demo.wav
+	@echo "wrote samples/demo.wav"

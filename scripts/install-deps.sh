@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(pkg-config libsndfile1-dev libopenblas-dev libsamplerate0-dev)
 for arg in "$@"; do
   case "$arg" in
-    --tools) packages+=(python3 python3-torch python3-numpy python3-pytest) ;;
+    --tools) packages+=(python3 python3-torch python3-numpy) ;;
     --data) packages+=(fluidsynth fluid-soundfont-gm sox python3-pip) ;;
     *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
   esac
