@@ -56,6 +56,12 @@ public func resample(_ samples: [Float], from sourceRate: Int, to targetRate: In
 public func readMonoAudio(atPath path: String, resampledTo sampleRate: Int,
                           quality: ResampleQuality = .best) throws -> MonoAudio {
     let audio = try readMonoAudio(atPath: path)
-    let samples = try resample(audio.samples, from: audio.sampleRate, to: sampleRate, quality: quality)
+    let samples: [Float]
+    do {
+        samples = try resample(audio.samples, from: audio.sampleRate, to: sampleRate, quality: quality)
+    } catch AudioError.resampleFailed(let reason) {
+        // Say which file: the reason alone ("ratio 16000/40 ...") leaves the user guessing.
+        throw AudioError.resampleFailed("'\(path)' (\(audio.sampleRate) Hz): \(reason)")
+    }
     return MonoAudio(samples: samples, sampleRate: sampleRate, sourceChannels: audio.sourceChannels)
 }

@@ -39,6 +39,7 @@ struct Sequnet: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            flushStandardOutput()
         } catch let error as AudioError {
             if case .outputClosed = error { Glibc.exit(0) }   // the reader had enough: not an error
             fail(error.description, status: 1)
@@ -49,10 +50,22 @@ struct Sequnet: ParsableCommand {
             if status == .success {
                 // --help, --version: ArgumentParser's text, on stdout.
                 print(fullMessage(for: error))
+                flushStandardOutput()
                 Glibc.exit(0)
             }
             fail(message(for: error), status: status.rawValue)
         }
+    }
+
+    /// Text commands (`info`, `score`, `--help`) print through stdio's
+    /// buffer, whose write errors would otherwise be dropped at exit: a full
+    /// disk must be an error, a closed pipe stays a quiet end.
+    static func flushStandardOutput() {
+        errno = 0
+        guard fflush(stdout) != 0 || ferror(stdout) != 0 else { return }
+        let code = errno
+        if code == EPIPE { Glibc.exit(0) }
+        fail("cannot write 'stdout': \(code != 0 ? String(cString: strerror(code)) : "write error")", status: 1)
     }
 
     /// Prints `error: message` as a single line and exits with `status`.

@@ -42,7 +42,10 @@ enum CLI {
 
     /// Runs `sequnet arguments`, capturing stdout and stderr through files
     /// (no pipe can fill up and stall the child).
+    /// `standardOutput` replaces the capture file (e.g. /dev/full); stdout is
+    /// then empty in the result.
     static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil,
+                    standardOutput: FileHandle? = nil,
                     file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         let dir = try temporaryDirectory()
         let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
@@ -56,7 +59,7 @@ enum CLI {
         env["SEQUNET_MODEL"] = nil
         env.merge(environment) { $1 }
         process.environment = env
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardOutput = try standardOutput ?? FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()
         process.waitUntilExit()

@@ -358,8 +358,24 @@ struct Unpickler {
         return t
     }
 
+    /// Whether `item` is `container` itself. Sealing catches every other
+    /// cycle (a container is sealed before anything can hold it), but not a
+    /// container put into itself: that made a reference cycle, which leaked
+    /// and was infinitely deep (found by the FuzzPickle target in its first
+    /// seconds, as a LeakSanitizer report).
+    private func isSelf(_ item: PickleValue, _ container: AnyObject) -> Bool {
+        switch item {
+        case .list(let l): return l === container
+        case .dict(let d): return d === container
+        default: return false
+        }
+    }
+
     private func extend(_ list: PickleList, with items: [PickleValue], _ at: Int) throws {
         guard !list.sealed else { throw malformed(at, "appending to a list that is already nested (recursive structure)") }
+        guard !items.contains(where: { isSelf($0, list) }) else {
+            throw malformed(at, "appending a list to itself (recursive structure)")
+        }
         for item in items {
             try checkDepth(item.depth + 1)
             list.depth = max(list.depth, item.depth + 1)
@@ -371,6 +387,9 @@ struct Unpickler {
     private func insert(into dict: PickleDict, pairs: [PickleValue], _ at: Int) throws {
         guard pairs.count % 2 == 0 else { throw malformed(at, "odd number of items for a dict") }
         guard !dict.sealed else { throw malformed(at, "setting items of a dict that is already nested (recursive structure)") }
+        guard !pairs.contains(where: { isSelf($0, dict) }) else {
+            throw malformed(at, "putting a dict into itself (recursive structure)")
+        }
         var i = 0
         while i < pairs.count {
             let depth = max(pairs[i].depth, pairs[i + 1].depth) + 1

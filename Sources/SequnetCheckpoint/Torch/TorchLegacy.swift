@@ -55,7 +55,7 @@ func readTorchLegacy(_ bytes: UnsafeRawBufferPointer) throws -> StateDict {
         guard !overflow else { throw CheckpointError.malformedLegacy("storage \(quoted(key)) size overflows") }
         regions[key] = try reader.slice(byteCount)
     }
-    return try makeStateDict(from: object, format: .torchLegacy) { ref in
+    return try makeStateDict(from: object, format: .torchLegacy, fileSize: bytes.count) { ref in
         guard let region = regions[ref.key] else {
             throw CheckpointError.malformedLegacy("storage \(quoted(ref.key)) has no data record")
         }

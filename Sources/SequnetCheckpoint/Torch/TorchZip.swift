@@ -13,7 +13,7 @@ func readTorchZip(_ bytes: UnsafeRawBufferPointer) throws -> StateDict {
     let pickle = try zip.data(folder + "data.pkl", in: bytes)
     var unpickler = Unpickler(pickle) { pid in .storage(try storageRef(fromPersistentID: pid, legacy: false)) }
     let object = try unpickler.load()
-    return try makeStateDict(from: object, format: .torchZip) { ref in
+    return try makeStateDict(from: object, format: .torchZip, fileSize: bytes.count) { ref in
         try zip.data(folder + "data/" + ref.key, in: bytes)
     }
 }

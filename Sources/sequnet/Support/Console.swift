@@ -27,6 +27,8 @@ enum CLIError: Error, CustomStringConvertible {
     case emptyInput(String)
     case invalidInput(String)
     case interrupted(String)
+    /// The engine produced a NaN or infinite logit (a model or engine fault).
+    case nonFiniteLogits(sample: Int)
 
     var description: String {
         switch self {
@@ -37,6 +39,8 @@ enum CLIError: Error, CustomStringConvertible {
         case .emptyInput(let what): return "\(what) is empty"
         case .invalidInput(let what): return what
         case .interrupted(let what): return "interrupted: \(what)"
+        case .nonFiniteLogits(let sample):
+            return "the model produced a NaN or infinite logit before sample \(sample); stopped after writing \(sample) good samples"
         }
     }
 }

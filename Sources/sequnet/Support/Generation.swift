@@ -75,15 +75,24 @@ func generate(stream: StreamState, sampler: inout Sampler, count: Int?, chunk: I
         let n = count.map { min(chunk, $0 - done) } ?? chunk
         // The very last sample needs no step: nothing will read its logits.
         let isLastChunk = count.map { done + n == $0 } ?? false
+        // Every sample's logits are checked before sampling: a NaN would be
+        // sampled as some class and go unnoticed as plausible noise.
+        var produced = n
         pcm.withUnsafeMutableBufferPointer { out in
             for i in 0..<n {
+                guard allFinite(stream.logits) else { produced = i; return }
                 let cls = sampler.sample(stream.logits)
                 out[i] = pcmOfClass[Int(cls)]
                 if !(isLastChunk && i == n - 1) { stream.step(cls) }
             }
         }
-        try pcm.withUnsafeBufferPointer { try sink.write(UnsafeBufferPointer(rebasing: $0[0..<n])) }
-        done += n
+        // Whatever was sampled from good logits is kept, even on the way out.
+        try pcm.withUnsafeBufferPointer { try sink.write(UnsafeBufferPointer(rebasing: $0[0..<produced])) }
+        done += produced
+        guard produced == n else {
+            progress.finish(done: done)
+            throw CLIError.nonFiniteLogits(sample: done)
+        }
         progress.update(done: done)
     }
     progress.finish(done: done)
@@ -94,4 +103,17 @@ func generate(stream: StreamState, sampler: inout Sampler, count: Int?, chunk: I
 func promptClasses(fromAudio path: String, sampleRate: Int) throws -> [UInt8] {
     let audio = try readMonoAudio(atPath: path, resampledTo: sampleRate)
     return audio.samples.map { MuLaw.encode($0) }
+}
+
+/// Whether no value is NaN or infinite, as one max over the bits with the
+/// sign cleared (exponent all ones is 0x7f800000 and up). It vectorises, so
+/// checking 256 logits per sample costs a few dozen instructions next to
+/// the model's tens of thousands of multiply-adds.
+@inline(__always)
+func allFinite(_ values: UnsafeBufferPointer<Float>) -> Bool {
+    values.withMemoryRebound(to: UInt32.self) { bits in
+        var largest: UInt32 = 0
+        for b in bits { largest = max(largest, b & 0x7fff_ffff) }
+        return largest < 0x7f80_0000
+    }
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the libFuzzer targets (Fuzz/corpus/<target>/).
+
+Run from anywhere (standard library only, deterministic):
+    /usr/bin/python3 scripts/make_fuzz_corpus.py
+
+Seeds are small (a few kB at most) so that libFuzzer's mutations stay fast
+and its default input length covers whole files: valid files of each format,
+plus the small hostile fixtures (compressed entries, '..' paths, os.system
+pickles, float64 storages, damaged headers). Run
+scripts/make_broken_checkpoints.py first; its small files are seeds too.
+"""
+
+import io
+import os
+import pickle
+import re
+import shutil
+import struct
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHECKPOINTS = os.path.join(ROOT, "Tests", "Fixtures", "checkpoints")
+CORPUS = os.path.join(ROOT, "Fuzz", "corpus")
+MAX_SEED = 16 * 1024
+
+
+def safetensors(tensors, metadata=None, dtype="F32"):
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, shape, values in tensors:
+        data = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    import json
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+
+
+def legacy_from_zip(zip_bytes):
+    """A legacy torch file with the same object and storages as a torch zip:
+    torch's five pickles (magic, 1001, sys info, object, keys) and then each
+    storage as an int64 element count plus its bytes. Legacy persistent ids
+    have a sixth field (view metadata), None here."""
+    with zipfile.ZipFile(io.BytesIO(zip_bytes)) as z:
+        top = z.namelist()[0].split("/")[0]
+        data_pkl = z.read(top + "/data.pkl")
+        storages = {n.split("/")[-1]: z.read(n) for n in z.namelist() if "/data/" in n}
+    # (..., numel) TUPLE [BINPUT] BINPERSID -> add None before TUPLE.
+    pattern = re.compile(rb"(K.|M..|J....)t((?:q.)?Q)", re.S)
+    object_pickle, count = pattern.subn(rb"\1Nt\2", data_pkl)
+    assert count >= len(storages), (count, len(storages))
+    keys = sorted(storages)
+    out = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
+    out += pickle.dumps(1001, protocol=2)
+    out += pickle.dumps({"protocol_version": 1001, "little_endian": True,
+                         "type_sizes": {"short": 2, "int": 4, "long": 4}}, protocol=2)
+    out += object_pickle + pickle.dumps(keys, protocol=2)
+    for key in keys:
+        out += struct.pack("<q", len(storages[key]) // 4) + storages[key]
+    return out
+
+
+def main():
+    strided = open(os.path.join(CHECKPOINTS, "strided.pt"), "rb").read()
+    with zipfile.ZipFile(io.BytesIO(strided)) as z:
+        strided_pickle = z.read("strided/data.pkl")
+    small = lambda name: os.path.getsize(name) <= MAX_SEED
+    broken = os.path.join(CHECKPOINTS, "broken")
+    listing = sorted(os.listdir(broken)) if os.path.isdir(broken) else []
+
+    seeds = {"torch_zip": {}, "torch_legacy": {}, "safetensors": {}, "pickle": {}}
+    for name in ["strided.pt", "compressed.pt", "dotdot.pt", "float64.pt", "malicious.pt", "two_roots.pt"]:
+        seeds["torch_zip"][name] = open(os.path.join(CHECKPOINTS, name), "rb").read()
+    for name in listing:
+        path = os.path.join(broken, name)
+        # The broadcast bomb expands to 4 MB per run: far too slow a seed.
+        if name.endswith(".pt") and small(path) and "bomb" not in name:
+            data = open(path, "rb").read()
+            kind = "torch_zip" if data[:2] == b"PK" else "torch_legacy"
+            seeds[kind]["broken_" + name] = data
+        if name.endswith(".safetensors") and small(path):
+            seeds["safetensors"]["broken_" + name] = open(path, "rb").read()
+
+    seeds["torch_legacy"]["strided.legacy.pt"] = legacy_from_zip(strided)
+    seeds["torch_legacy"]["malicious.pkl"] = open(os.path.join(CHECKPOINTS, "malicious.pkl"), "rb").read()
+
+    seeds["safetensors"]["two_tensors.safetensors"] = safetensors(
+        [("a.weight", [2, 3], [0.5 * i for i in range(6)]), ("a.bias", [2], [1.0, -1.0])])
+    seeds["safetensors"]["metadata.safetensors"] = safetensors(
+        [("scalar", [], [3.0]), ("empty", [0, 4], [])], metadata={"architecture": "sequnet", "note": "x\u00e9"})
+    seeds["safetensors"]["f16.safetensors"] = safetensors([("h", [2], [1.0])], dtype="F16")
+
+    seeds["pickle"]["strided.data.pkl"] = strided_pickle
+    for name in ["compressed.pt", "float64.pt", "malicious.pt"]:
+        with zipfile.ZipFile(os.path.join(CHECKPOINTS, name)) as z:
+            pkl = [n for n in z.namelist() if n.endswith("data.pkl")][0]
+            seeds["pickle"][name.replace(".pt", ".data.pkl")] = z.read(pkl)
+    seeds["pickle"]["trainer_dict.pkl"] = pickle.dumps(
+        {"model_state_dict": {}, "step": 3, "optimizer_state_dict": {"lr": 1e-3, "betas": (0.9, 0.99)}}, protocol=2)
+    seeds["pickle"]["protocol4.pkl"] = pickle.dumps({"a": [1, 2.5, "x", b"y", None, True]}, protocol=4)
+
+    for target, files in seeds.items():
+        directory = os.path.join(CORPUS, target)
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+        for name, data in files.items():
+            with open(os.path.join(directory, name), "wb") as f:
+                f.write(data)
+        print("%-13s %3d seeds, %6d bytes" % (target, len(files), sum(len(d) for d in files.values())))
+
+
+if __name__ == "__main__":
+    main()
