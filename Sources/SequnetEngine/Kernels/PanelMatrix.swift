@@ -35,22 +35,27 @@ public struct PanelMatrix: @unchecked Sendable {
     }
 }
 
-/// The panel kernel: see `PanelMatrix`. Two columns per iteration with two
-/// sets of accumulators hide the FMA latency.
+/// The panel kernel: see `PanelMatrix`.
 @inline(__always)
 func panelMatVec(_ m: UnsafePointer<Float>, rows: Int, columns: Int,
                  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    panelMatVec(m, rows: rows, columns: columns, x, split: columns, x, y)
+}
+
+/// Eight running sums of a panel: two sets of four 8-wide vectors, so that
+/// consecutive columns do not wait on each other's FMA.
+struct PanelAccumulators {
     typealias V = SIMD8<Float>
-    let p = PanelMatrix.panel
-    let raw = UnsafeRawPointer(m)
-    var panelStart = 0
-    var row0 = 0
-    while row0 < rows {
-        var a0 = V(), a1 = V(), a2 = V(), a3 = V()
-        var b0 = V(), b1 = V(), b2 = V(), b3 = V()
-        var offset = panelStart * 4
+    var a0 = V(), a1 = V(), a2 = V(), a3 = V()
+    var b0 = V(), b1 = V(), b2 = V(), b3 = V()
+
+    /// Adds columns `first..<end` of the panel at `raw`, column j times `x[j - first]`.
+    @inline(__always)
+    mutating func add(_ raw: UnsafeRawPointer, columns first: Int, _ end: Int, _ x: UnsafePointer<Float>) {
+        var offset = first * PanelMatrix.panel * 4
         var j = 0
-        while j + 1 < columns {
+        let count = end - first
+        while j + 1 < count {
             let xa = V(repeating: x[j]), xb = V(repeating: x[j + 1])
             a0.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset, as: V.self))
             a1.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 32, as: V.self))
@@ -63,29 +68,46 @@ func panelMatVec(_ m: UnsafePointer<Float>, rows: Int, columns: Int,
             offset += 256
             j += 2
         }
-        if j < columns {
+        if j < count {
             let xa = V(repeating: x[j])
             a0.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset, as: V.self))
             a1.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 32, as: V.self))
             a2.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 64, as: V.self))
             a3.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 96, as: V.self))
         }
-        a0 += b0; a1 += b1; a2 += b2; a3 += b3
+    }
+}
+
+/// `y += M·[x0[0..<split] ; x1[0..<columns-split]]`: the input vector may come
+/// in two pieces (a WaveNet layer's x[n-d] and x[n]) without being copied together.
+@inline(__always)
+func panelMatVec(_ m: UnsafePointer<Float>, rows: Int, columns: Int,
+                 _ x0: UnsafePointer<Float>, split: Int, _ x1: UnsafePointer<Float>,
+                 _ y: UnsafeMutablePointer<Float>) {
+    typealias V = SIMD8<Float>
+    let p = PanelMatrix.panel
+    var panel = UnsafeRawPointer(m)
+    var row0 = 0
+    while row0 < rows {
+        var acc = PanelAccumulators()
+        acc.add(panel, columns: 0, split, x0)
+        if split < columns { acc.add(panel, columns: split, columns, x1) }
+        let s0 = acc.a0 + acc.b0, s1 = acc.a1 + acc.b1, s2 = acc.a2 + acc.b2, s3 = acc.a3 + acc.b3
         let live = min(p, rows - row0)
         if live == p {
             let out = UnsafeMutableRawPointer(y + row0)
-            out.storeBytes(of: out.loadUnaligned(as: V.self) + a0, as: V.self)
-            (out + 32).storeBytes(of: (out + 32).loadUnaligned(as: V.self) + a1, as: V.self)
-            (out + 64).storeBytes(of: (out + 64).loadUnaligned(as: V.self) + a2, as: V.self)
-            (out + 96).storeBytes(of: (out + 96).loadUnaligned(as: V.self) + a3, as: V.self)
+            out.storeBytes(of: out.loadUnaligned(as: V.self) + s0, as: V.self)
+            (out + 32).storeBytes(of: (out + 32).loadUnaligned(as: V.self) + s1, as: V.self)
+            (out + 64).storeBytes(of: (out + 64).loadUnaligned(as: V.self) + s2, as: V.self)
+            (out + 96).storeBytes(of: (out + 96).loadUnaligned(as: V.self) + s3, as: V.self)
         } else {
             for lane in 0..<live {
-                let v = lane < 8 ? a0[lane] : lane < 16 ? a1[lane - 8] : lane < 24 ? a2[lane - 16] : a3[lane - 24]
+                let v = lane < 8 ? s0[lane] : lane < 16 ? s1[lane - 8] : lane < 24 ? s2[lane - 16] : s3[lane - 24]
                 y[row0 + lane] += v
             }
         }
         row0 += p
-        panelStart += columns * p
+        panel += columns * p * 4
     }
 }
 

@@ -6,10 +6,9 @@ public final class WaveNetState: @unchecked Sendable {
     private let config: WaveNetConfig
 
     private let arena: FloatBuffer
-    /// Per layer: `d` slots of `2R` floats. Slot `t mod d` holds
-    /// `[x[t-d] | x[t]]` once x[t] is written, which is exactly the dilated
-    /// conv's window, contiguous.
-    private let pairs: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    /// Per layer: the last `d` inputs, `d` slots of `R` floats. Slot `t mod d`
+    /// holds x[t-d] until x[t] replaces it.
+    private let history: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     private let dilations: UnsafeMutablePointer<Int>
     private let kernels: UnsafeMutablePointer<GatedKernel>
     private let residual: UnsafeMutablePointer<UnsafePointer<Float>>
@@ -30,21 +29,21 @@ public final class WaveNetState: @unchecked Sendable {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
         let layers = config.layerCount
         let dilationList = (0..<layers).map { config.dilation(ofLayer: $0) }
-        let total = dilationList.reduce(0, +) * 2 * r + r + 2 * dc + layers * dc + 2 * s + config.classes + 64
+        let total = dilationList.reduce(0, +) * r + r + 2 * dc + layers * dc + 2 * s + config.classes + 64
         arena = FloatBuffer(count: total)
         var cursor = arena.pointer
         func carve(_ n: Int) -> UnsafeMutablePointer<Float> {
             defer { cursor += n }
             return cursor
         }
-        pairs = .allocate(capacity: layers)
+        history = .allocate(capacity: layers)
         dilations = .allocate(capacity: layers)
         kernels = .allocate(capacity: layers)
         residual = .allocate(capacity: layers)
         residualBias = .allocate(capacity: layers)
         for l in 0..<layers {
             dilations[l] = dilationList[l]
-            (pairs + l).initialize(to: carve(dilationList[l] * 2 * r))
+            (history + l).initialize(to: carve(dilationList[l] * r))
             (kernels + l).initialize(to: weights.dilated[l].kernel)
             (residual + l).initialize(to: UnsafePointer(weights.residual[l].storage.pointer))
             (residualBias + l).initialize(to: UnsafePointer(weights.residualBias[l].pointer))
@@ -58,7 +57,7 @@ public final class WaveNetState: @unchecked Sendable {
     }
 
     deinit {
-        pairs.deallocate(); dilations.deallocate(); kernels.deallocate()
+        history.deallocate(); dilations.deallocate(); kernels.deallocate()
         residual.deallocate(); residualBias.deallocate()
     }
 
@@ -79,12 +78,12 @@ public final class WaveNetState: @unchecked Sendable {
         for o in 0..<r { x[o] += weights.startBias[o] }
 
         for l in 0..<layers {
-            let window = pairs[l] + (time & (dilations[l] - 1)) * 2 * r
-            window.update(from: window + r, count: r)     // x[t-d] moves to the older half
-            (window + r).update(from: x, count: r)        // x[t] into the newer half
+            let slot = history[l] + (time & (dilations[l] - 1)) * r
             let kernel = kernels[l]
             gated.update(from: kernel.bias, count: 2 * dc)
-            panelMatVec(kernel.matrix, rows: 2 * dc, columns: 2 * r, window, gated)
+            // Columns 0..<R take x[t-d] (still in the slot), R..<2R take x[t].
+            panelMatVec(kernel.matrix, rows: 2 * dc, columns: 2 * r, slot, split: r, x, gated)
+            slot.update(from: x, count: r)
             let z = zAll + l * dc
             gatedActivation(preActivation: gated, outputs: dc, output: z)
             if l < layers - 1 {   // the last layer's residual output is never read

@@ -83,7 +83,8 @@ struct Bench: ParsableCommand {
         let samplesPerSecond = results.samplesPerSecond
         let perStream = samplesPerSecond / Double(threads)
         let latency = LatencySummary(merged.histogram)
-        let bufferMs = minimumBufferMs(stepTimes: results.firstStreamStepTimes, rate: rate)
+        // Slower than real time, no buffer is enough for an endless stream.
+        let bufferMs: Double? = perStream > rate ? minimumBufferMs(stepTimes: results.firstStreamStepTimes, rate: rate) : nil
         let tickCosts = results.tickCostsUs
         let stateBytes = probe.stateBytes
 
@@ -110,7 +111,7 @@ struct Bench: ParsableCommand {
                 "weight_bytes": model.weightBytes,
                 "weight_bytes_per_sample": model.weightBytesPerSample,
                 "multiply_adds_per_sample": model.multiplyAddsPerSample,
-                "min_buffer_ms": bufferMs,
+                "min_buffer_ms": bufferMs as Any? ?? NSNull(),
                 "weight_bandwidth_gb_per_s": model.weightBytesPerSample * perStream / 1e9,
             ]
             if let replayRate {
@@ -134,7 +135,8 @@ struct Bench: ParsableCommand {
         }
         rows += [
             ("latency (us)", String(format: "p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f", latency.p50, latency.p90, latency.p99, latency.p999, latency.max)),
-            ("min buffer", String(format: "%.2f ms plays in real time without an underrun", bufferMs)),
+            ("min buffer", bufferMs.map { String(format: "%.2f ms plays in real time without an underrun", $0) }
+                ?? "none: slower than real time, so any buffer underruns eventually"),
             ("stream state", humanBytes(Double(stateBytes)) + " per stream"),
             ("weights", String(format: "%@ in all, %@ read per sample (%.1f GB/s at this speed)",
                                humanBytes(Double(model.weightBytes)), humanBytes(model.weightBytesPerSample),
@@ -273,9 +275,11 @@ struct Bench: ParsableCommand {
         var done = [Double](repeating: 0, count: stepTimes.count)   // completion time of sample i
         var t = 0.0
         for i in stepTimes.indices { t += stepTimes[i]; done[i] = t }
+        // Playback starts when sample `buffer - 1` is done; sample i plays at
+        // start + i / rate and must be done by then.
         func playable(_ buffer: Int) -> Bool {
             let start = done[buffer - 1]
-            for i in buffer..<done.count where done[i] > start + Double(i - buffer + 1) / rate { return false }
+            for i in buffer..<done.count where done[i] > start + Double(i) / rate { return false }
             return true
         }
         var lo = 1, hi = done.count
