@@ -86,6 +86,11 @@ final class FaultTests: XCTestCase {
             (["generate", "-m", c16, "-o", ""], "-o"),
             (["score", "-m", c16, path("absent.flac")], "absent.flac"),
             (["generate", "-m", c16, "--no-such-option", "-o", out], "no-such-option"),
+            (["bench", "--arch", "sequnet:features=8,levels=3", "--precision", "fp8"], "unknown precision 'fp8'"),
+            (["bench", "--arch", "transformer:layers=2"], "unknown architecture 'transformer'"),
+            (["bench", "--arch", "sequnet:features=8,levels=3,kernel=4"], "kernel must be odd"),
+            (["bench", "--arch", "sequnet:features=-8,levels=3"], "is not key=positive-integer"),
+            (["bench", "--arch", "sequnet"], "must look like"),
         ]
         for (arguments, phrase) in table {
             assertOneLineError(try CLI.run(arguments), mentions: phrase, arguments.joined(separator: " "))
