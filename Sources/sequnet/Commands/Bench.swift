@@ -87,6 +87,12 @@ struct Bench: ParsableCommand {
         let bufferMs: Double? = perStream > rate ? minimumBufferMs(stepTimes: results.firstStreamStepTimes, rate: rate) : nil
         let tickCosts = results.tickCostsUs
         let stateBytes = probe.stateBytes
+        // What bounds it: the read bandwidth this machine gives for a working
+        // set the size of the weights read per sample (one cycle's worth for a
+        // Seq-U-Net), against what the engine pulls through.
+        let workingSet = Int(model.weightBytesPerSample * Double(cycles))
+        let bandwidth = measureReadBandwidth(bytes: min(max(workingSet, 64 << 10), model.weightBytes + (64 << 10)))
+        let engineBandwidth = model.weightBytesPerSample * perStream
 
         if let histogram {
             try writeHistogramSVG(merged.histogram, title: "\(label): per-sample latency", to: histogram)
@@ -112,7 +118,9 @@ struct Bench: ParsableCommand {
                 "weight_bytes_per_sample": model.weightBytesPerSample,
                 "multiply_adds_per_sample": model.multiplyAddsPerSample,
                 "min_buffer_ms": bufferMs as Any? ?? NSNull(),
-                "weight_bandwidth_gb_per_s": model.weightBytesPerSample * perStream / 1e9,
+                "weight_bandwidth_gb_per_s": engineBandwidth / 1e9,
+                "measured_read_bandwidth_gb_per_s": bandwidth / 1e9,
+                "bandwidth_bound_samples_per_second": bandwidth / model.weightBytesPerSample,
             ]
             if let replayRate {
                 object["replay_samples_per_second"] = replayRate
@@ -142,6 +150,9 @@ struct Bench: ParsableCommand {
                                humanBytes(Double(model.weightBytes)), humanBytes(model.weightBytesPerSample),
                                model.weightBytesPerSample * perStream / 1e9)),
             ("multiply-adds", grouped(Int(model.multiplyAddsPerSample.rounded())) + " per sample"),
+            ("bound", String(format: "reading %@ of weights per sample at the %.1f GB/s measured for this working set allows %@ samples/s; the engine reaches %.0f%%",
+                             humanBytes(model.weightBytesPerSample), bandwidth / 1e9,
+                             grouped(Int(bandwidth / model.weightBytesPerSample)), engineBandwidth / bandwidth * 100)),
         ]
         for cost in tickCosts {
             rows.append((cost.level == tickCosts.first?.level ? "step by top level" : "",
@@ -289,6 +300,37 @@ struct Bench: ParsableCommand {
             if playable(mid) { hi = mid } else { lo = mid + 1 }
         }
         return Double(lo) / rate * 1000
+    }
+
+    /// Bytes per second for repeatedly summing a buffer of `bytes`, 8 lanes
+    /// at a time with 4 independent sums (a read-only stream like a matvec's).
+    private func measureReadBandwidth(bytes: Int) -> Double {
+        let count = max(bytes / 4 / 32 * 32, 32)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { buffer.deallocate() }
+        for i in 0..<count { buffer[i] = Float(i & 7) }
+        let raw = UnsafeRawPointer(buffer)
+        var best = 0.0
+        var sink = SIMD8<Float>()
+        let passes = max(3, 200_000_000 / (count * 4))
+        for _ in 0..<5 {
+            let start = now()
+            for _ in 0..<passes {
+                var a = SIMD8<Float>(), b = SIMD8<Float>(), c = SIMD8<Float>(), d = SIMD8<Float>()
+                var offset = 0
+                while offset < count * 4 {
+                    a += raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                    b += raw.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self)
+                    c += raw.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<Float>.self)
+                    d += raw.loadUnaligned(fromByteOffset: offset + 96, as: SIMD8<Float>.self)
+                    offset += 128
+                }
+                sink += a + b + c + d
+            }
+            best = max(best, Double(count * 4 * passes) / (now() - start))
+        }
+        if sink.sum() == .infinity { print("") }   // keeps the loads from being optimised away
+        return best
     }
 
     private func cpuSummary() -> String {
