@@ -24,7 +24,7 @@ WAVENET_ARGS := --model wavenet --layers 13 --blocks 1 --residual-channels 64 --
 WAVENET_LAYERS := 13
 TRAIN_COMMON := --T 16384 --batch 1 --lr 1e-3 --max-minutes $(TRAIN_MINUTES)
 
-.PHONY: all data parity train train-sequnet train-wavenet baselines curves convert samples models clean-samples
+.PHONY: score all data parity train train-sequnet train-wavenet baselines curves convert samples models clean-samples
 all: models
 
 data: data/manifest.json
@@ -62,12 +62,19 @@ samples/%-uncond.wav: models/%.safetensors
 	$(SWIFT_RUN) generate -m $< --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
 samples/%-prompted.wav: models/%.safetensors samples/prompt.wav
 	$(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
-samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.wav samples/$(m)-prompted.wav)
+samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.png samples/$(m)-prompted.png) samples/prompt.png
+# spectrograms, drawn by sox
+samples/%.png: samples/%.wav
+	sox $< -n spectrogram -x 900 -y 257 -t "$*" -o $@
 
-models: data convert baselines curves samples
+# bits/sample of both models on the held-out test pieces (needs both models)
+score: convert
+	scripts/score_models.sh
+
+models: data convert baselines curves samples score
 
 clean-samples:
-	rm -f samples/*-uncond.wav samples/*-prompted.wav samples/prompt.wav
+	rm -f samples/*-uncond.* samples/*-prompted.* samples/prompt.*
 
 # --- Everyday commands (README) ---------------------------------------------
 #   make demo   installs what is missing, builds, writes samples/demo.wav from the default model
