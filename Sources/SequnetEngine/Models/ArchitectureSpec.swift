@@ -70,6 +70,12 @@ extension Model {
     /// A model of the given shape with random weights drawn the way PyTorch
     /// initialises convolutions (uniform in ±1/sqrt(fan-in)), for benchmarks.
     public convenience init(randomWeightsFor config: ModelConfig, seed: UInt64 = 1) throws {
+        // Refuse sizes this process could not hold before drawing anything.
+        let floats = Model.parameterEstimate(config)
+        guard floats <= 1 << 30 else {
+            throw ModelLoadError.invalidHyperParameter(
+                "\(config.architectureName) of about \(floats / 1_000_000) M parameters is over the 1,073 M this tool builds")
+        }
         var rng = SeededGenerator(seed: seed)
         var dict = StateDict(format: .safetensors)
         func add(_ name: String, _ shape: [Int], fanIn: Int) {
@@ -112,6 +118,23 @@ extension Model {
             conv("end_conv_1", out: s, inputs: s, k: 1)
             conv("end_conv_2", out: c.classes, inputs: s, k: 1)
             self.init(try WaveNetWeights(config: c, stateDict: dict))
+        }
+    }
+}
+
+extension Model {
+    /// Parameter count of a configuration, without building it.
+    static func parameterEstimate(_ config: ModelConfig) -> Int {
+        switch config {
+        case .seqUNet(let c):
+            let f = c.features, k = c.kernelSize
+            let layer = 2 * (f * f * k + f)
+            return (f * c.classes * k + f) + (c.levels - 1) * (c.depth + 1) * layer + c.depth * layer
+                + (c.levels - 1) * layer + (c.levels - 1) * c.depth * 2 * (2 * f * f * k + f) + c.classes * (f + 1)
+        case .waveNet(let c):
+            let r = c.residualChannels, dc = c.dilationChannels, s = c.skipChannels
+            return r * (c.classes + 1) + c.layerCount * (2 * (dc * r * 2 + dc) + (r + s) * (dc + 1))
+                + s * (s + 1) + c.classes * (s + 1)
         }
     }
 }

@@ -78,6 +78,9 @@ public struct WaveNetConfig: Codable, Sendable, Equatable {
 
     public var layerCount: Int { layersPerBlock * blocks }
 
+    /// The largest per-stream history a loaded WaveNet may ask for (1 GiB).
+    public static let maxStreamStateBytes = 1 << 30
+
     /// Dilation of layer `l`.
     public func dilation(ofLayer l: Int) -> Int { 1 << (l % layersPerBlock) }
 

@@ -79,6 +79,15 @@ public final class WaveNetWeights: @unchecked Sendable {
         guard config.kernelSize == 2 else {
             throw ModelLoadError.invalidHyperParameter("WaveNet kernel size \(config.kernelSize); only 2 is supported")
         }
+        // A stream keeps d past inputs per layer: a file can declare dilations
+        // whose history no machine could hold. The paper's model needs 17 MB.
+        let historyVectors = (0..<config.layerCount).reduce(0) { $0 + (1 << ($1 % config.layersPerBlock)) }
+        let (stateBytes, overflow) = historyVectors.multipliedReportingOverflow(by: 4 * config.residualChannels)
+        guard !overflow, stateBytes <= WaveNetConfig.maxStreamStateBytes else {
+            throw ModelLoadError.invalidHyperParameter(
+                "a WaveNet with \(config.layersPerBlock) layers per block (dilations up to \(1 << (config.layersPerBlock - 1)) samples) would need "
+                + "\(overflow ? "exabytes" : "\(stateBytes >> 20) MiB") of state per stream (limit \(WaveNetConfig.maxStreamStateBytes >> 20) MiB)")
+        }
         self.config = config
         var reader = TensorReader(stateDict)
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
