@@ -65,6 +65,25 @@ def tiny_seq_unet(rng, features=4, kernel=3, classes=256):
     return out
 
 
+def tiny_wavenet(rng, layers, channels=1, classes=256):
+    """A WaveNet state dict (names and shapes as in SPEC.md), R = Dc = S = channels."""
+    r = channels
+    shapes = [("start_conv.weight", [r, classes, 1]), ("start_conv.bias", [r])]
+    for l in range(layers):
+        for conv, shape in [("filter_convs", [r, r, 2]), ("gate_convs", [r, r, 2]),
+                            ("residual_convs", [r, r, 1]), ("skip_convs", [r, r, 1])]:
+            shapes += [("%s.%d.weight" % (conv, l), shape), ("%s.%d.bias" % (conv, l), [r])]
+    shapes += [("end_conv_1.weight", [r, r, 1]), ("end_conv_1.bias", [r]),
+               ("end_conv_2.weight", [classes, r, 1]), ("end_conv_2.bias", [classes])]
+    out = {}
+    for name, shape in shapes:
+        n = 1
+        for d in shape:
+            n *= d
+        out[name] = (shape, struct.pack("<%df" % n, *(rng.gauss(0, 0.1) for _ in range(n))))
+    return out
+
+
 # ---------------------------------------------------------------- writers
 
 def safetensors_bytes(tensors, dtype="F32", override=None, metadata=None):
@@ -231,6 +250,14 @@ def main():
         poisoned["bottlenecks.0.gate.weight"] = (shape, with_float(data, 17, value))
         add("%s.safetensors" % label, safetensors_bytes(poisoned), "tensor 'bottlenecks.0.gate.weight' holds a NaN or infinite value")
     add("no_tensors.safetensors", safetensors_bytes({}), "not a Seq-U-Net or WaveNet")
+
+    # A WaveNet whose metadata splits 30 layers into one block: dilations up
+    # to 2^29, gigabytes of stream state from a 24 kB file (it crashed the
+    # first stream until the engine capped the state size).
+    wavenet = tiny_wavenet(rng, layers=30)
+    add("wavenet_huge_dilation.safetensors",
+        safetensors_bytes(wavenet, metadata={"sequnet.architecture": "wavenet", "wavenet.layers_per_block": "30"}),
+        "a WaveNet with 30 layers per block")
 
     # Zip structure.
     with zipfile.ZipFile(io.BytesIO(source)) as z:
