@@ -190,6 +190,10 @@ final class FaultTests: XCTestCase {
                            mentions: "NaN or infinite logit", announced: true)
         let bytes = try FileManager.default.attributesOfItem(atPath: out)[.size] as! Int
         XCTAssertEqual(bytes, 44, "the WAV is still finalised (with no samples)")
+        // score has a recording to feed: the same check, the same one line.
+        let recording = path("recording.wav")
+        XCTAssertEqual(try CLI.run(["generate", "-m", tiny, "--samples", "300", "-o", recording]).status, 0)
+        assertOneLineError(try CLI.run(["score", "-m", overflowing, recording]), mentions: "NaN or infinite logit at sample 0")
     }
 }
 

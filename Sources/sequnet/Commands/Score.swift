@@ -42,6 +42,8 @@ struct Score: ParsableCommand {
                 if Interrupt.requested { break }
                 progress.update(done: i)
             }
+            // A NaN would otherwise come out as "-nan bits/sample", status 0.
+            guard allFinite(stream.logits) else { throw CLIError.nonFiniteScore(sample: i) }
             totalNats += negativeLogLikelihood(stream.logits, Int(cls))
             scored += 1
             if i + 1 < classes.count { stream.step(cls) }

@@ -29,6 +29,8 @@ enum CLIError: Error, CustomStringConvertible {
     case interrupted(String)
     /// The engine produced a NaN or infinite logit (a model or engine fault).
     case nonFiniteLogits(sample: Int)
+    /// Same, while scoring a recording (nothing is written, so nothing is kept).
+    case nonFiniteScore(sample: Int)
 
     var description: String {
         switch self {
@@ -41,6 +43,8 @@ enum CLIError: Error, CustomStringConvertible {
         case .interrupted(let what): return "interrupted: \(what)"
         case .nonFiniteLogits(let sample):
             return "the model produced a NaN or infinite logit before sample \(sample); stopped after writing \(sample) good samples"
+        case .nonFiniteScore(let sample):
+            return "the model produced a NaN or infinite logit at sample \(sample) of the recording; no score"
         }
     }
 }
