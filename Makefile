@@ -85,7 +85,7 @@ deps:
 
 test: deps
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --disable-swift-testing
 	$(PYTHON) tools/test_parity.py
 	$(PYTHON) tools/test_torch_stream.py
 
