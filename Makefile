@@ -63,6 +63,8 @@ samples/%-uncond.wav: models/%.safetensors
 samples/%-prompted.wav: models/%.safetensors samples/prompt.wav
 	$(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
 samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.png samples/$(m)-prompted.png) samples/prompt.png
+# keep the WAVs the spectrograms are drawn from
+.SECONDARY:
 # spectrograms, drawn by sox
 samples/%.png: samples/%.wav
 	sox $< -n spectrogram -x 900 -y 257 -t "$*" -o $@
