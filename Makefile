@@ -8,7 +8,10 @@
 
 PYTHON        ?= /usr/bin/python3
 SWIFT_RUN     ?= swift run -c release sequnet
-TRAIN_MINUTES ?= 85
+# Cumulative wall minutes per model (across resumes): constant lr 1e-3, then a cosine
+# decay to 1e-4 over the last TRAIN_MINUTES - LR_DECAY_FROM minutes.
+TRAIN_MINUTES ?= 220
+LR_DECAY_FROM ?= 160
 SECONDS_OUT   ?= 4
 TEMPERATURE   ?= 1.0
 SEED          ?= 1
@@ -22,7 +25,7 @@ SEQUNET_ARGS := --model sequnet --features $(SEQUNET_FEATURES) --levels 10 --dep
 WAVENET_ARGS := --model wavenet --layers 13 --blocks 1 --residual-channels 64 --dilation-channels 64 --skip-channels 128
 # the state dict does not record WaveNet's layers per block; convert stores it
 WAVENET_LAYERS := 13
-TRAIN_COMMON := --T 16384 --batch 1 --lr 1e-3 --max-minutes $(TRAIN_MINUTES)
+TRAIN_COMMON := --T 16384 --batch 1 --lr 1e-3 --lr-decay-from $(LR_DECAY_FROM) --lr-end 1e-4 --max-minutes $(TRAIN_MINUTES)
 
 .PHONY: score all data parity train train-sequnet train-wavenet baselines curves convert samples models clean-samples
 all: models

@@ -71,6 +71,10 @@ def main():
     ap.add_argument("--T", type=int, default=8192, help="predictions per crop")
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-decay-from", type=float, default=None, metavar="MINUTES",
+                    help="from this cumulative wall time on, the learning rate falls along a cosine "
+                         "to --lr-end at --max-minutes (default: constant)")
+    ap.add_argument("--lr-end", type=float, default=1e-4)
     ap.add_argument("--max-minutes", type=float, default=85)
     ap.add_argument("--save-minutes", type=float, default=4)
     ap.add_argument("--valid-minutes", type=float, default=4)
@@ -109,8 +113,21 @@ def main():
         opt.load_state_dict(ck["optimizer_state_dict"])
         step, elapsed = ck["step"], ck.get("elapsed_seconds", 0.0)
         print(f"resumed {ck_path} at step {step}, {elapsed / 60:.1f} min used", flush=True)
-    for g in opt.param_groups:  # --lr wins over a resumed optimizer's lr
-        g["lr"] = args.lr
+    def lr_at(wall_seconds):
+        """The schedule is a function of cumulative wall time, so a resumed run picks it up
+        where it left off whatever the step rate was."""
+        minutes = wall_seconds / 60
+        if args.lr_decay_from is None or minutes <= args.lr_decay_from:
+            return args.lr
+        span = max(args.max_minutes - args.lr_decay_from, 1e-9)
+        progress = min((minutes - args.lr_decay_from) / span, 1.0)
+        return args.lr_end + 0.5 * (args.lr - args.lr_end) * (1 + math.cos(math.pi * progress))
+
+    def set_lr(lr):
+        for g in opt.param_groups:  # the schedule wins over a resumed optimizer's lr
+            g["lr"] = lr
+
+    set_lr(lr_at(elapsed))
 
     train = np.memmap(os.path.join(args.data, "train.u8"), dtype=np.uint8, mode="r")
     valid = np.memmap(os.path.join(args.data, "valid.u8"), dtype=np.uint8, mode="r")
@@ -166,6 +183,7 @@ def main():
         phase = int(rng.integers(cycles))
         starts = rng.integers(0, len(train) - N, size=args.batch)
         crops = torch.from_numpy(np.stack([train[s:s + N] for s in starts]).astype(np.int64))
+        set_lr(lr_at(time.time() - t_start))
         loss, _ = crop_loss(model, crops, first_n=phase)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -187,8 +205,8 @@ def main():
             tb = run_bits / max(run_n, 1)
             log.writerow([step, round(time.time() - t_start, 1), round(tb, 4), round(vb, 4)])
             logf.flush()
-            print(f"step {step} wall {wall / 60:.1f} min train {tb:.3f} valid {vb:.3f} bits "
-                  f"({time.time() - t0:.1f}s/step incl. valid)", flush=True)
+            print(f"step {step} wall {wall / 60:.1f} min lr {opt.param_groups[0]['lr']:.2e} train {tb:.3f} "
+                  f"valid {vb:.3f} bits ({time.time() - t0:.1f}s/step incl. valid)", flush=True)
             run_bits, run_n = 0.0, 0
             last_valid = time.time()
         if now - last_save >= args.save_minutes * 60 or done:

@@ -183,6 +183,34 @@ final class CLITests: XCTestCase {
         }
     }
 
+    // MARK: bench
+
+    func testBenchJSONReportsSpeedLatencyAndTheBoundsInputs() throws {
+        // Only the report's shape and internal consistency: speed is for benchmarks.
+        let svg = path("latency.svg")
+        let result = try CLI.run(["bench", "--arch", "sequnet:features=8,levels=3,depth=1,kernel=3",
+                                  "--samples", "256", "--repeats", "1", "--json", "--histogram", svg])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        let speed = try XCTUnwrap(object["samples_per_second"] as? Double)
+        XCTAssertGreaterThan(speed, 0)
+        XCTAssertEqual(try XCTUnwrap(object["real_time_factor"] as? Double), speed / 16_000, accuracy: 1e-9 * speed)
+        let latency = try XCTUnwrap(object["latency_us"] as? [String: Double])
+        let percentiles = try ["p50", "p90", "p99", "p999", "max"].map { try XCTUnwrap(latency[$0], $0) }
+        XCTAssertEqual(percentiles, percentiles.sorted(), "percentiles must not decrease: \(latency)")
+        // Levels 0, 1 and 2 each tick; each level's ticks are counted once.
+        let ticks = try XCTUnwrap(object["tick_cost_us"] as? [[String: Any]])
+        XCTAssertEqual(ticks.compactMap { $0["level"] as? Int }, [0, 1, 2])
+        XCTAssertEqual(ticks.compactMap { $0["steps"] as? Int }.reduce(0, +), 256)
+        // The bound's groups: one per clock period, their reads adding up to the per-sample total.
+        let groups = try XCTUnwrap(object["bandwidth_by_period"] as? [[String: Any]])
+        XCTAssertEqual(groups.compactMap { $0["period_samples"] as? Int }, [1, 2, 4])
+        let perSample = groups.compactMap { $0["bytes_per_sample"] as? Double }.reduce(0, +)
+        XCTAssertEqual(perSample, try XCTUnwrap(object["weight_bytes_per_sample"] as? Double), accuracy: 1e-6 * perSample)
+        XCTAssertNotNil(object["replay_samples_per_second"] as? Double)
+        XCTAssertTrue(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))
+    }
+
     // MARK: default model
 
     func testDefaultModelFromEnvironment() throws {

@@ -102,6 +102,15 @@ public final class Model: @unchecked Sendable {
         }
     }
 
+    /// Weight bytes read per tick, by clock period: the input to a cache
+    /// model of what bounds a step (see `sequnet bench`).
+    public var weightReads: [WeightReads] {
+        switch weights {
+        case .seqUNet(let w): return w.weightReads
+        case .waveNet(let w): return w.weightReads
+        }
+    }
+
     /// Total bytes of weights held.
     public var weightBytes: Int { parameterCount * MemoryLayout<Float>.size }
 }
@@ -110,4 +119,14 @@ public final class Model: @unchecked Sendable {
 /// small to split, and one thread keeps results bit-identical run to run.
 public func setBLASThreads(_ threads: Int) {
     openblas_set_num_threads(Int32(max(1, threads)))
+}
+
+/// Weights read together at one clock period: `bytes` once every
+/// `periodSamples` samples.
+public struct WeightReads: Sendable, Equatable {
+    public let periodSamples: Int
+    public let bytes: Double
+
+    /// Bytes read per sample, averaged over the period.
+    public var bytesPerSample: Double { bytes / Double(periodSamples) }
 }

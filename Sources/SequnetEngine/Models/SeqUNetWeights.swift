@@ -178,6 +178,21 @@ public final class SeqUNetWeights: @unchecked Sendable {
             + Double((config.kernelSize + 1) * config.features + (config.classes + 1) * (config.features + 1)) * 4
     }
 
+    /// Weight bytes read at each tick, grouped by how many samples lie between
+    /// ticks: level i's convs every 2^i samples, its down- and upsampling
+    /// layers every 2^(i+1), the bottleneck once a cycle, the input and output
+    /// convs every sample.
+    public var weightReads: [WeightReads] {
+        var bytesByPeriod: [Int: Double] = [:]
+        bytesByPeriod[1] = Double((config.kernelSize + 1) * config.features + (config.classes + 1) * (config.features + 1)) * 4
+        for i in 0..<(config.levels - 1) {
+            bytesByPeriod[1 << i, default: 0] += Double((downConvs[i] + upConvs[i]).map(\.weightBytes).reduce(0, +))
+            bytesByPeriod[2 << i, default: 0] += Double(downsample[i].weightBytes + upsample[i].layer.weightBytes)
+        }
+        bytesByPeriod[config.cycles, default: 0] += Double(bottleneck.map(\.weightBytes).reduce(0, +))
+        return bytesByPeriod.keys.sorted().map { WeightReads(periodSamples: $0, bytes: bytesByPeriod[$0]!) }
+    }
+
     private func perSampleAverage(_ cost: (GatedLayerWeights) -> Int) -> Double {
         var total = 0.0
         for i in 0..<(config.levels - 1) {

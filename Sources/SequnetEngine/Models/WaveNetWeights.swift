@@ -182,6 +182,11 @@ public final class WaveNetWeights: @unchecked Sendable {
                       + s * s + config.classes * s)
     }
 
+    /// Every weight a WaveNet reads, it reads at every sample.
+    public var weightReads: [WeightReads] {
+        [WeightReads(periodSamples: 1, bytes: weightBytesPerSample)]
+    }
+
     /// Weight bytes read per sample (the start conv reads one column).
     public var weightBytesPerSample: Double {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
