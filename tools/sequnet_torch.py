@@ -277,30 +277,6 @@ class WaveNet(nn.Module):
                 "kernel_size": self.K, "num_classes": self.num_classes, "input_size": self.input_size,
                 "cycles": 1}
 
-    def reference_io_size(self):
-        """(input_size, output_size) the way the reference sizes its valid pass: the smallest
-        bottleneck length B whose up path yields >= 1 output, where the reference's upconv
-        keeps only 2M-K of the 2M+K-2 transposed-conv outputs (drops K-1 at both ends, so it
-        ends on the "now" of u's last element), and the down path needs 2(M-1)+K inputs per
-        strided conv. This is the JSON's input_size (149 / 253 / 32761); it can exceed the
-        true receptive field (237 for c24_l5_d2_k3, 31737 for the paper model) -- the extra
-        samples are only sizing slack, the phase-0 output does not depend on them."""
-        K, D = self.K, self.D
-        B = 1
-        while True:
-            M = B
-            for _ in range(self.L - 1):
-                M = 2 * M - K - D * (K - 1)
-                if M < 1:
-                    break
-            if M >= 1:
-                break
-            B += 1
-        N = B + D * (K - 1)
-        for _ in range(self.L - 1):
-            N = 2 * (N - 1) + K + D * (K - 1)
-        return N + K - 1, M
-
     def receptive_field(self, phase=0):
         return self.receptive_field_
 

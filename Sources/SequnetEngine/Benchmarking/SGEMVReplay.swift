@@ -14,7 +14,7 @@ public final class SGEMVReplay: @unchecked Sendable {
     }
 
     public let model: Model
-    private let products: [Product]
+    let products: [Product]
     private let owned: [FloatBuffer]
     private let cycles: Int
     private let levels: Int

@@ -58,7 +58,13 @@ public final class WaveNetWeights: @unchecked Sendable {
             throw ModelLoadError.invalidHyperParameter(
                 "WaveNet with \(layers) layers: give its layers per block with --wavenet-layers N")
         }
-        guard perBlock >= 1, perBlock <= 30, layers % perBlock == 0 else {
+        // A block of N layers dilates up to 2^(N-1) samples. 30 is already far past what the
+        // per-stream state cap admits; capping N here keeps every 2^N a safe size to compute.
+        guard perBlock <= 30 else {
+            throw ModelLoadError.invalidHyperParameter(
+                "\(perBlock) WaveNet layers per block: sequnet supports at most 30 (dilation 2^29)")
+        }
+        guard perBlock >= 1, layers % perBlock == 0 else {
             throw ModelLoadError.invalidHyperParameter(
                 "\(layers) WaveNet layers do not split into blocks of \(perBlock)")
         }

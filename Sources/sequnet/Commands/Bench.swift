@@ -40,6 +40,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the sgemv replay.")
     var noReplay = false
 
+    @Flag(help: "Also time each matrix shape of the model with the panel kernel and with OpenBLAS sgemv.")
+    var kernels = false
+
     @Option(help: ArgumentHelp("Write a latency histogram picture (SVG).", valueName: "PATH"))
     var histogram: String?
 
@@ -94,6 +97,8 @@ struct Bench: ParsableCommand {
         let bandwidth = model.weightBytesPerSample * bound.samplesPerSecond   // effective, over all groups
         let engineBandwidth = model.weightBytesPerSample * perStream
 
+        let kernelTimings = kernels ? SGEMVReplay(model: model).compareKernels() : []
+
         if let histogram {
             try writeHistogramSVG(merged.histogram, title: "\(label): per-sample latency", to: histogram)
         }
@@ -129,6 +134,12 @@ struct Bench: ParsableCommand {
             if let replayRate {
                 object["replay_samples_per_second"] = replayRate
                 object["engine_over_replay"] = perStream / replayRate
+            }
+            if kernels {
+                object["kernels"] = kernelTimings.map {
+                    ["rows": $0.rows, "columns": $0.columns, "layers": $0.count,
+                     "panel_ns": $0.panelNanos, "sgemv_ns": $0.sgemvNanos] as [String: Any]
+                }
             }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -168,6 +179,11 @@ struct Bench: ParsableCommand {
         for cost in tickCosts {
             rows.append((cost.level == tickCosts.first?.level ? "step by top level" : "",
                          String(format: "level %2d ticks: %9.1f us mean over %@ steps", cost.level, cost.meanUs, grouped(cost.count))))
+        }
+        for timing in kernelTimings {
+            rows.append((timing.rows == kernelTimings.first?.rows && timing.columns == kernelTimings.first?.columns ? "kernel by shape" : "",
+                         String(format: "[%4d x %5d] x%-3d panel %9.0f ns  sgemv %9.0f ns  sgemv/panel time %.2f",
+                                timing.rows, timing.columns, timing.count, timing.panelNanos, timing.sgemvNanos, timing.panelSpeedup)))
         }
         let width = rows.map(\.0.count).max() ?? 0
         for (key, value) in rows {
