@@ -79,6 +79,22 @@ class UpBlock(nn.Module):
         self.convs = nn.ModuleList([GatedConv(2 * c, c, k) for _ in range(depth)])
 
 
+def one_hot_conv(conv, classes):
+    """conv(one_hot(classes)) for a Conv1d over class channels, without the one-hot tensor.
+
+    A convolution of one-hot inputs picks, for each tap k, the weight column of the class at
+    t + k: an embedding lookup per tap. Same function and same gradients; building, copying and
+    back-propagating through the [B, num_classes, N] one-hot input was 40% of a training step.
+    classes: LongTensor [B, N] -> [B, C_out, N - K + 1]."""
+    weight = conv.weight  # [C_out, num_classes, K]
+    K = weight.shape[2]
+    T = classes.shape[1] - K + 1
+    out = F.embedding(classes[:, :T], weight[:, :, 0].t())
+    for k in range(1, K):
+        out = out + F.embedding(classes[:, k:k + T], weight[:, :, k].t())
+    return (out + conv.bias).transpose(1, 2).contiguous()
+
+
 def _gate(layer, x, **kw):
     return torch.tanh(F.conv1d(x, layer.filter.weight, layer.filter.bias, **kw)) * \
         torch.sigmoid(F.conv1d(x, layer.gate.weight, layer.gate.bias, **kw))
@@ -148,8 +164,7 @@ class Sequnet(nn.Module):
         Returns (logits [B, classes, T], n_out) where logits[..., t] is the prediction made
         at sample n_out + t (i.e. for the class at n_out + t + 1)."""
         K = self.K
-        x = F.one_hot(classes, self.num_classes).transpose(1, 2).to(self.input_conv.weight.dtype)
-        x = self.input_conv(x)
+        x = one_hot_conv(self.input_conv, classes)
         n = first_n + K - 1
         shortcuts = []
         for i, block in enumerate(self.downsampling_blocks):
@@ -288,7 +303,7 @@ class WaveNet(nn.Module):
         zero_history=True: every dilated conv is left-padded with zero vectors instead, i.e. a
         stream started from all-zero layer buffers (one of the priming hypotheses)."""
         K = self.K
-        x = self.start_conv(F.one_hot(classes, self.num_classes).transpose(1, 2).to(self.start_conv.weight.dtype))
+        x = one_hot_conv(self.start_conv, classes)
         n = first_n
         skip = 0
         for l, d in enumerate(self.dilations):
