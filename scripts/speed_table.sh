@@ -25,7 +25,7 @@ for entry in "${models[@]}"; do
   name=${entry%%|*}; spec=${entry#*|}
   slug=$(echo "$spec" | tr ':=,' '___')
   echo "== $name: $spec" >&2
-  "$bin" bench --arch "$spec" --repeats "$repeats" --json --histogram "$out/$slug.svg" > "$out/$slug.engine.json"
+  "$bin" bench --arch "$spec" --repeats "$repeats" --kernels --json --histogram "$out/$slug.svg" > "$out/$slug.engine.json"
   nice -n 0 "$python" tools/torch_stream_bench.py --arch "$spec" --repeats "$repeats" --json > "$out/$slug.torch.json"
   "$python" - "$name" "$out/$slug.engine.json" "$out/$slug.torch.json" >> docs/speed-table.md <<'PY'
 import json, sys
@@ -35,7 +35,23 @@ lat = e["latency_us"]
 bound = e["bandwidth_bound_samples_per_second"]
 print(f"| {name} | {e['parameters']/1e6:.2f} M | {e['weight_bytes_per_sample']/1e6:.2f} MB | {sps:,.0f} | {e['real_time_factor']:.3f} | "
       f"{rep:,.0f} | {tor:,.0f} | {sps/rep:.2f}x | {sps/tor:.1f}x | {lat['p50']:.1f} / {lat['p99']:.1f} / {lat['p999']:.1f} | "
-      f"{e['measured_read_bandwidth_gb_per_s']:.1f} GB/s read for its working set allows {bound:,.0f}/s; engine at {100*sps/bound:.0f}% |")
+      f"cache model allows {bound:,.0f}/s ({e['measured_read_bandwidth_gb_per_s']:.0f} GB/s overall); engine at {100*sps/bound:.0f}% |")
+PY
+done
+# Which kernel each matrix shape is faster with: the engine's panel kernel or sgemv, in a hot loop.
+{
+  echo
+  echo "| model | shape [rows x columns] | layers | panel kernel (ns) | OpenBLAS sgemv (ns) | sgemv time / panel time |"
+  echo "|---|---|---|---|---|---|"
+} >> docs/speed-table.md
+for entry in "${models[@]}"; do
+  name=${entry%%|*}; spec=${entry#*|}
+  slug=$(echo "$spec" | tr ':=,' '___')
+  "$python" - "$name" "$out/$slug.engine.json" >> docs/speed-table.md <<'PY'
+import json, sys
+name, e = sys.argv[1], json.load(open(sys.argv[2]))
+for k in e["kernels"]:
+    print(f"| {name} | [{k['rows']} x {k['columns']}] | {k['layers']} | {k['panel_ns']:,.0f} | {k['sgemv_ns']:,.0f} | {k['sgemv_ns'] / k['panel_ns']:.2f} |")
 PY
 done
 {

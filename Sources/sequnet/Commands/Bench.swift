@@ -15,6 +15,9 @@ struct Bench: ParsableCommand {
             of any size, e.g. the paper's models:
               \(ArchitectureSpec.paperSeqUNet)
               \(ArchitectureSpec.paperWaveNet)
+            The bound is a cache model: the weights read every p samples are charged \
+            at the read bandwidth this machine gives for everything touched between two \
+            of their reads, and the engine's speed is shown as a share of that bound.
             """)
 
     @Option(name: [.customShort("m"), .long], help: ArgumentHelp("Checkpoint to measure (default: the bundled model).", valueName: "PATH"))
