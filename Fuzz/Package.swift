@@ -6,6 +6,8 @@ import PackageDescription
 // reader sources itself (Sources/<Target>/SequnetCheckpoint is a symlink to
 // ../../../Sources/SequnetCheckpoint), so a target can call the internal
 // reader it fuzzes directly instead of going through format detection.
+// Sources/<Target>/LibFuzzerDriver.swift links to the one shared driver in
+// Sources/Shared.
 //
 // Build and run: scripts/fuzz.sh (or, by hand, from this folder:
 //   swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// libFuzzer entry: any bytes as one torch data.pkl, without a zip around it,
 /// so mutations reach the unpickler and the tensor rebuilds directly. Storage
 /// bytes are a fixed 4 kB buffer: enough for views to be read, small enough
@@ -21,14 +17,4 @@ public func fuzzPickle(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM links an executable's top-level code as its entry point, so the
-// target starts libFuzzer's driver itself rather than using libFuzzer's main.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&argc, &argv, fuzzPickle))
+runLibFuzzer(fuzzPickle)

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// libFuzzer entry: any bytes as a torch zip checkpoint (zip structure, then
 /// the pickle, then tensor views into stored entries). Refusals are the
 /// expected outcome; only a crash, a trap or a sanitizer report is a finding.
@@ -11,14 +7,4 @@ public func fuzzTorchZip(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
-// SwiftPM links an executable's top-level code as its entry point, so the
-// target starts libFuzzer's driver itself rather than using libFuzzer's main.
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
-
-var argc = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&argc, &argv, fuzzTorchZip))
+runLibFuzzer(fuzzTorchZip)
