@@ -174,8 +174,12 @@ public final class SeqUNetWeights: @unchecked Sendable {
 
     /// Weight bytes read per generated sample, averaged over a clock cycle.
     public var weightBytesPerSample: Double {
-        perSampleAverage { $0.weightBytes }
-            + Double((config.kernelSize + 1) * config.features + (config.classes + 1) * (config.features + 1)) * 4
+        perSampleAverage { $0.weightBytes } + inputOutputBytesPerSample
+    }
+
+    /// The input conv's K picked columns and bias, and the output conv, read every sample.
+    private var inputOutputBytesPerSample: Double {
+        Double((config.kernelSize + 1) * config.features + (config.classes + 1) * (config.features + 1)) * 4
     }
 
     /// Weight bytes read at each tick, grouped by how many samples lie between
@@ -184,7 +188,7 @@ public final class SeqUNetWeights: @unchecked Sendable {
     /// convs every sample.
     public var weightReads: [WeightReads] {
         var bytesByPeriod: [Int: Double] = [:]
-        bytesByPeriod[1] = Double((config.kernelSize + 1) * config.features + (config.classes + 1) * (config.features + 1)) * 4
+        bytesByPeriod[1] = inputOutputBytesPerSample
         for i in 0..<(config.levels - 1) {
             bytesByPeriod[1 << i, default: 0] += Double((downConvs[i] + upConvs[i]).map(\.weightBytes).reduce(0, +))
             bytesByPeriod[2 << i, default: 0] += Double(downsample[i].weightBytes + upsample[i].layer.weightBytes)

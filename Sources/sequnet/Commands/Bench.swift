@@ -172,27 +172,28 @@ struct Bench: ParsableCommand {
                              humanBytes(model.weightBytesPerSample), bandwidth / 1e9,
                              grouped(Int(bound.samplesPerSecond)), perStream / bound.samplesPerSecond * 100)),
         ]
-        for group in bound.groups {
-            rows.append((group.reads.periodSamples == bound.groups.first?.reads.periodSamples ? "bandwidth by period" : "",
-                         String(format: "every %5d samples: %@ read, reuse footprint %@, %.1f GB/s, %.0f%% of the bound's time",
-                                group.reads.periodSamples, humanBytes(group.reads.bytes), humanBytes(Double(group.footprintBytes)),
-                                group.bytesPerSecond / 1e9,
-                                group.reads.bytesPerSample / group.bytesPerSecond * bound.samplesPerSecond * 100)))
+        rows += labelled("bandwidth by period", bound.groups) { group in
+            String(format: "every %5d samples: %@ read, reuse footprint %@, %.1f GB/s, %.0f%% of the bound's time",
+                   group.reads.periodSamples, humanBytes(group.reads.bytes), humanBytes(Double(group.footprintBytes)),
+                   group.bytesPerSecond / 1e9, group.reads.bytesPerSample / group.bytesPerSecond * bound.samplesPerSecond * 100)
         }
-        for cost in tickCosts {
-            rows.append((cost.level == tickCosts.first?.level ? "step by top level" : "",
-                         String(format: "level %2d ticks: %9.1f us mean over %@ steps", cost.level, cost.meanUs, grouped(cost.count))))
+        rows += labelled("step by top level", tickCosts) { cost in
+            String(format: "level %2d ticks: %9.1f us mean over %@ steps", cost.level, cost.meanUs, grouped(cost.count))
         }
-        for timing in kernelTimings {
-            rows.append((timing.rows == kernelTimings.first?.rows && timing.columns == kernelTimings.first?.columns ? "kernel by shape" : "",
-                         String(format: "[%4d x %5d] x%-3d panel %9.0f ns  sgemv %9.0f ns  sgemv/panel time %.2f",
-                                timing.rows, timing.columns, timing.count, timing.panelNanos, timing.sgemvNanos, timing.panelSpeedup)))
+        rows += labelled("kernel by shape", kernelTimings) { timing in
+            String(format: "[%4d x %5d] x%-3d panel %9.0f ns  sgemv %9.0f ns  sgemv/panel time %.2f",
+                   timing.rows, timing.columns, timing.count, timing.panelNanos, timing.sgemvNanos, timing.panelSpeedup)
         }
         let width = rows.map(\.0.count).max() ?? 0
         for (key, value) in rows {
             // continuation rows (empty key) line up under the value column
             print((key.isEmpty ? " " : key + ":") + String(repeating: " ", count: width - key.count + 1) + value)
         }
+    }
+
+    /// Table rows for a list: the label on the first row, continuation rows after it.
+    private func labelled<T>(_ label: String, _ items: [T], _ describe: (T) -> String) -> [(String, String)] {
+        items.enumerated().map { ($0.offset == 0 ? label : "", describe($0.element)) }
     }
 
     private func loadModel() throws -> (Model, String) {
