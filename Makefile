@@ -27,7 +27,7 @@ WAVENET_ARGS := --model wavenet --layers 13 --blocks 1 --residual-channels 64 --
 WAVENET_LAYERS := 13
 TRAIN_COMMON := --T 16384 --batch 1 --lr 1e-3 --lr-decay-from $(LR_DECAY_FROM) --lr-end 1e-4 --max-minutes $(TRAIN_MINUTES)
 
-.PHONY: score all data parity train train-sequnet train-wavenet baselines curves convert samples models clean-samples
+.PHONY: temperature-sweep score all data parity train train-sequnet train-wavenet baselines curves convert samples models clean-samples
 all: models
 
 data: data/manifest.json
@@ -76,7 +76,11 @@ samples/%.png: samples/%.wav
 score: convert
 	scripts/score_models.sh
 
-models: data convert baselines curves samples score
+# how hissy each model's continuations are at each temperature (spectral flatness)
+temperature-sweep: convert
+	scripts/temperature_sweep.sh
+
+models: data convert baselines curves samples score temperature-sweep
 
 clean-samples:
 	rm -f samples/*-uncond.* samples/*-prompted.* samples/prompt.*
@@ -93,6 +97,7 @@ test: deps
 	swift test --skip-build --disable-swift-testing
 	$(PYTHON) tools/test_parity.py
 	$(PYTHON) tools/test_torch_stream.py
+	$(PYTHON) tools/test_audio_stats.py
 
 demo:
 	scripts/install-deps.sh

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# How noisy are the bundled models' continuations at each sampling temperature?
+#
+# For every model and temperature: continue the first 2 s of three held-out test
+# pieces, with two seeds each, for 4 s; then tools/audio_stats.py measures the
+# continuations alone (spectral flatness: ~0.007 for the real test pieces, higher
+# is hissier). Prints one row per model and temperature (medians over the six
+# continuations) and writes them to models/scores/temperature-sweep.txt.
+#
+# usage: scripts/temperature_sweep.sh [TEMPERATURE...]   (default 1.0 0.95 0.9 0.85 0.8)
+#        MODELS="a.safetensors b.safetensors" OUT=file scripts/temperature_sweep.sh   (other models)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-/usr/bin/python3}
+bin=.build/release/sequnet
+[ -x "$bin" ] || swift build -c release
+temperatures=("$@")
+[ ${#temperatures[@]} -gt 0 ] || temperatures=(1.0 0.95 0.9 0.85 0.8)
+mapfile -t pieces < <(ls data/test_wav/*.wav 2>/dev/null | sort | head -n 3)
+[ ${#pieces[@]} -eq 3 ] || { echo "error: needs data/test_wav (run make data)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for p in "${!pieces[@]}"; do sox "${pieces[$p]}" "$work/prompt$p.wav" trim 0 2; done
+
+read -r -a models <<< "${MODELS:-models/sequnet-piano.safetensors models/wavenet-piano.safetensors}"
+out=${OUT:-models/scores/temperature-sweep.txt}
+mkdir -p "$(dirname "$out")"
+{
+  printf '%-16s %11s %9s %9s %7s\n' model temperature loud flatness hf_db
+  for model in "${models[@]}"; do
+    name=$(basename "$model" .safetensors)
+    for t in "${temperatures[@]}"; do
+      rm -f "$work"/gen-*.wav
+      for p in "${!pieces[@]}"; do
+        for seed in 1 2; do
+          "$bin" generate -m "$model" --prompt "$work/prompt$p.wav" \
+            --seconds 4 --temperature "$t" --seed "$seed" -o "$work/gen-$p-$seed.wav" 2>/dev/null
+        done
+      done
+      "$python" tools/audio_stats.py --skip 2 "$work"/gen-*.wav > "$work/stats.txt"
+      awk -v n="$name" -v t="$t" '/^median of these/ {printf "%-16s %11s %9s %9s %7s\n", n, t, $(NF-2), $(NF-1), $NF}' "$work/stats.txt"
+    done
+  done
+  # the real test pieces in 4 s windows, for scale
+  tail -n 2 "$work/stats.txt"
+} | tee "$out"

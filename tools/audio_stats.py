@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""How noisy is generated audio? Three numbers per WAV, set against the real test pieces.
+
+Nobody on the team listens to the samples, so this stands in for an ear on one question:
+is the audio tonal piano with quiet gaps, or piano under broadband hiss?
+
+- loud:      share of 32 ms frames above -45 dBFS (the rest is near silence).
+- flatness:  median spectral flatness (geometric / arithmetic mean of the power spectrum)
+             of the frames above -45 dBFS. Near 0 for a few partials, near 1 for white noise.
+- hf_db:     energy above 4 kHz relative to all energy (dB). FluidR3's piano puts little
+             there; hiss puts a lot.
+
+The reference row is the held-out test set (data/test.u8, mu-law decoded, so it carries the
+same quantisation noise as decoded model output), cut into windows as long as the WAVs.
+
+usage: tools/audio_stats.py [--data data] [--skip SECONDS] WAV...
+(--skip 2 leaves out a 2 s prompt that `generate --prompt` writes before the continuation)
+"""
+import argparse
+import os
+import sys
+import wave
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mulaw  # noqa: E402
+
+FRAME = 512  # 32 ms at 16 kHz
+RATE = 16000
+
+
+def read_wav(path):
+    with wave.open(path, "rb") as w:
+        if w.getsampwidth() != 2 or w.getnchannels() != 1:
+            raise SystemExit(f"error: {path}: expected 16-bit mono WAV")
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
+
+
+def stats(x):
+    """loud, flatness, hf_db of one signal (a float array in [-1, 1])."""
+    n = len(x) // FRAME
+    if n < 4:
+        return None
+    frames = x[: n * FRAME].reshape(n, FRAME)
+    rms_db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    power = np.abs(np.fft.rfft(frames * np.hanning(FRAME), axis=1)) ** 2 + 1e-12
+    loud = rms_db > -45
+    flat = np.exp(np.mean(np.log(power), axis=1)) / np.mean(power, axis=1)
+    hf_bin = int(4000 / (RATE / FRAME))
+    hf = 10 * np.log10(power[:, hf_bin:].sum() / power.sum())
+    return (float(loud.mean()),
+            float(np.median(flat[loud])) if loud.any() else float("nan"),
+            float(hf))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="data")
+    ap.add_argument("--skip", type=float, default=0.0, metavar="SECONDS",
+                    help="leave out the first SECONDS of every WAV (a prompt)")
+    ap.add_argument("wavs", nargs="+")
+    args = ap.parse_args()
+
+    skip = int(args.skip * RATE)
+    audio = [(os.path.basename(p), read_wav(p)[skip:]) for p in args.wavs]
+    rows = [(name, stats(x)) for name, x in audio]
+    rows = [(name, s) for name, s in rows if s is not None]
+    if not rows:
+        raise SystemExit(f"error: every WAV is shorter than {4 * FRAME} samples after --skip")
+    window = max(len(x) for _, x in audio)
+
+    test = mulaw.decode(np.fromfile(os.path.join(args.data, "test.u8"), dtype=np.uint8))
+    ref = [stats(test[i: i + window]) for i in range(0, len(test) - window, window)]
+    ref = np.array([r for r in ref if r is not None])
+    lo, med, hi = np.percentile(ref, [10, 50, 90], axis=0)
+
+    print(f"{'file':40s} {'loud':>9s} {'flatness':>9s} {'hf_db':>7s}")
+    for name, (loud, flat, hf) in rows:
+        print(f"{name:40s} {loud:9.2f} {flat:9.4f} {hf:7.1f}")
+    if len(rows) > 1:
+        m = np.median(np.array([s for _, s in rows]), axis=0)
+        print(f"{'median of these ' + str(len(rows)) + ' files':40s} {m[0]:9.2f} {m[1]:9.4f} {m[2]:7.1f}")
+    print(f"{'test pieces, median of ' + str(len(ref)) + ' windows':40s} {med[0]:9.2f} {med[1]:9.4f} {med[2]:7.1f}")
+    print(f"{'test pieces, 10th..90th percentile':40s} {lo[0]:.2f}..{hi[0]:<.2f} "
+          f"{lo[1]:.3f}..{hi[1]:.3f} {lo[2]:3.0f}..{hi[2]:<3.0f}")
+
+
+if __name__ == "__main__":
+    main()
