@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Validation bits/sample vs wall time for every models/training/*.log.csv -> curves.png
-(matplotlib), with the order-1 / unigram baselines as horizontal lines when present."""
+(matplotlib), with the order-1 / unigram baselines as horizontal lines when present.
+Also prints the model card's progress table: for each minute mark, the validation figure
+logged nearest to it (blank if none is within 3 minutes)."""
 import csv
 import glob
 import json
@@ -12,13 +14,32 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+MINUTE_MARKS = (4, 17, 45, 85, 120, 160, 220, 280, 340)
+
+
+def progress_table(curves):
+    """Markdown: one row per model, the validation bits at each minute mark."""
+    lines = ["| minutes | " + " | ".join(str(m) for m in MINUTE_MARKS) + " |",
+             "|---|" + "---|" * len(MINUTE_MARKS)]
+    for name, rows in curves:
+        cells = []
+        for mark in MINUTE_MARKS:
+            nearest = min(rows, key=lambda r: abs(float(r["wall_seconds"]) - mark * 60))
+            near = abs(float(nearest["wall_seconds"]) - mark * 60) <= 180
+            cells.append(f"{float(nearest['valid_bits']):.2f}" if near else "")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(d="models/training"):
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    curves = []
     for path in sorted(glob.glob(os.path.join(d, "*.log.csv"))):
         name = os.path.basename(path)[:-len(".log.csv")]
         with open(path) as f:
             rows = [r for r in csv.DictReader(f) if r["valid_bits"]]
         if rows:
+            curves.append((name, rows))
             ax.plot([float(r["wall_seconds"]) / 60 for r in rows], [float(r["valid_bits"]) for r in rows],
                     marker=".", label=f"{name} (last {float(rows[-1]['valid_bits']):.3f})")
     bp = os.path.join(d, "baselines.json")
@@ -36,6 +57,7 @@ def main(d="models/training"):
     out = os.path.join(d, "curves.png")
     fig.savefig(out, dpi=110)
     print(out)
+    print(progress_table(curves))
 
 
 if __name__ == "__main__":
