@@ -9,11 +9,15 @@
 PYTHON        ?= /usr/bin/python3
 SWIFT_RUN     ?= swift run -c release sequnet
 # Cumulative wall minutes per model (across resumes): constant lr 1e-3, then a cosine
-# decay to 1e-4 over the last TRAIN_MINUTES - LR_DECAY_FROM minutes.
-TRAIN_MINUTES ?= 220
+# decay to 1e-4 over the last TRAIN_MINUTES - LR_DECAY_FROM minutes. (The bundled models
+# first ran to 220 with this decay ending there, then were resumed with 340: see models/README.md.)
+TRAIN_MINUTES ?= 340
 LR_DECAY_FROM ?= 160
 SECONDS_OUT   ?= 4
 TEMPERATURE   ?= 1.0
+# a cooler setting for a second set of continuations; scripts/temperature_sweep.sh
+# measured how much hiss each temperature leaves (models/scores/temperature-sweep.txt)
+COOL_TEMPERATURE ?= 0.85
 SEED          ?= 1
 # first test piece (sorted) as the prompt source; 2 s of it primes the models
 PROMPT_PIECE  ?= $(firstword $(sort $(wildcard data/test_wav/*.wav)))
@@ -65,7 +69,9 @@ samples/%-uncond.wav: models/%.safetensors
 	$(SWIFT_RUN) generate -m $< --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
 samples/%-prompted.wav: models/%.safetensors samples/prompt.wav
 	$(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
-samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.png samples/$(m)-prompted.png) samples/prompt.png
+samples/%-prompted-cool.wav: models/%.safetensors samples/prompt.wav
+	$(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --temperature $(COOL_TEMPERATURE) --seed $(SEED) -o $@
+samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.png samples/$(m)-prompted.png samples/$(m)-prompted-cool.png) samples/prompt.png
 # keep the WAVs the spectrograms are drawn from
 .SECONDARY:
 # spectrograms, drawn by sox
@@ -83,7 +89,7 @@ temperature-sweep: convert
 models: data convert baselines curves samples score temperature-sweep
 
 clean-samples:
-	rm -f samples/*-uncond.* samples/*-prompted.* samples/prompt.*
+	rm -f samples/*-uncond.* samples/*-prompted.* samples/*-prompted-cool.* samples/prompt.*
 
 # --- Everyday commands (README) ---------------------------------------------
 #   make demo   installs what is missing, builds, writes samples/demo.wav from the default model
