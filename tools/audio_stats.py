@@ -31,10 +31,14 @@ RATE = 16000
 
 
 def read_wav(path):
-    with wave.open(path, "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise SystemExit(f"error: {path}: expected 16-bit mono WAV")
-        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768.0
+    try:
+        with wave.open(path, "rb") as w:
+            if w.getsampwidth() != 2 or w.getnchannels() != 1 or w.getframerate() != RATE:
+                raise SystemExit(f"error: {path}: expected 16-bit mono WAV at {RATE} Hz")
+            frames = w.readframes(w.getnframes())
+    except (OSError, EOFError, wave.Error) as e:
+        raise SystemExit(f"error: cannot read {path}: {e}")
+    return np.frombuffer(frames, dtype="<i2").astype(np.float64) / 32768.0
 
 
 def stats(x):
@@ -70,7 +74,10 @@ def main():
         raise SystemExit(f"error: every WAV is shorter than {4 * FRAME} samples after --skip")
     window = max(len(x) for _, x in audio)
 
-    test = mulaw.decode(np.fromfile(os.path.join(args.data, "test.u8"), dtype=np.uint8))
+    test_path = os.path.join(args.data, "test.u8")
+    if not os.path.exists(test_path):
+        raise SystemExit(f"error: {test_path} not found (make data builds it)")
+    test = mulaw.decode(np.fromfile(test_path, dtype=np.uint8))
     ref = [stats(test[i: i + window]) for i in range(0, len(test) - window, window)]
     ref = np.array([r for r in ref if r is not None])
     lo, med, hi = np.percentile(ref, [10, 50, 90], axis=0)
