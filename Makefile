@@ -67,10 +67,12 @@ samples/prompt.wav: data/manifest.json
 	sox "$(PROMPT_PIECE)" $@ trim 0 2
 samples/%-uncond.wav: models/%.safetensors
 	$(SWIFT_RUN) generate -m $< --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
+# continue samples/prompt.wav; the temperature follows
+CONTINUE_PROMPT = $(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --seed $(SEED) -o $@ --temperature
 samples/%-prompted.wav: models/%.safetensors samples/prompt.wav
-	$(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --temperature $(TEMPERATURE) --seed $(SEED) -o $@
+	$(CONTINUE_PROMPT) $(TEMPERATURE)
 samples/%-prompted-cool.wav: models/%.safetensors samples/prompt.wav
-	$(SWIFT_RUN) generate -m $< --prompt samples/prompt.wav --seconds $(SECONDS_OUT) --temperature $(COOL_TEMPERATURE) --seed $(SEED) -o $@
+	$(CONTINUE_PROMPT) $(COOL_TEMPERATURE)
 samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.png samples/$(m)-prompted.png samples/$(m)-prompted-cool.png) samples/prompt.png
 # keep the WAVs the spectrograms are drawn from
 .SECONDARY:

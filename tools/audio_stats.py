@@ -13,7 +13,7 @@ is the audio tonal piano with quiet gaps, or piano under broadband hiss?
 The reference row is the held-out test set (data/test.u8, mu-law decoded, so it carries the
 same quantisation noise as decoded model output), cut into windows as long as the WAVs.
 
-usage: tools/audio_stats.py [--data data] [--skip SECONDS] WAV...
+usage: tools/audio_stats.py [--data data] [--skip SECONDS] [--no-reference] WAV...
 (--skip 2 leaves out a 2 s prompt that `generate --prompt` writes before the continuation)
 """
 import argparse
@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--data", default="data")
     ap.add_argument("--skip", type=float, default=0.0, metavar="SECONDS",
                     help="leave out the first SECONDS of every WAV (a prompt)")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="leave out the test-piece rows (for callers that print them once)")
     ap.add_argument("wavs", nargs="+")
     args = ap.parse_args()
 
@@ -74,6 +76,14 @@ def main():
         raise SystemExit(f"error: every WAV is shorter than {4 * FRAME} samples after --skip")
     window = max(len(x) for _, x in audio)
 
+    print(f"{'file':40s} {'loud':>9s} {'flatness':>9s} {'hf_db':>7s}")
+    for name, (loud, flat, hf) in rows:
+        print(f"{name:40s} {loud:9.2f} {flat:9.4f} {hf:7.1f}")
+    if len(rows) > 1:
+        m = np.median(np.array([s for _, s in rows]), axis=0)
+        print(f"{'median of these ' + str(len(rows)) + ' files':40s} {m[0]:9.2f} {m[1]:9.4f} {m[2]:7.1f}")
+    if args.no_reference:
+        return
     test_path = os.path.join(args.data, "test.u8")
     if not os.path.exists(test_path):
         raise SystemExit(f"error: {test_path} not found (make data builds it)")
@@ -82,12 +92,6 @@ def main():
     ref = np.array([r for r in ref if r is not None])
     lo, med, hi = np.percentile(ref, [10, 50, 90], axis=0)
 
-    print(f"{'file':40s} {'loud':>9s} {'flatness':>9s} {'hf_db':>7s}")
-    for name, (loud, flat, hf) in rows:
-        print(f"{name:40s} {loud:9.2f} {flat:9.4f} {hf:7.1f}")
-    if len(rows) > 1:
-        m = np.median(np.array([s for _, s in rows]), axis=0)
-        print(f"{'median of these ' + str(len(rows)) + ' files':40s} {m[0]:9.2f} {m[1]:9.4f} {m[2]:7.1f}")
     print(f"{'test pieces, median of ' + str(len(ref)) + ' windows':40s} {med[0]:9.2f} {med[1]:9.4f} {med[2]:7.1f}")
     print(f"{'test pieces, 10th..90th percentile':40s} {lo[0]:.2f}..{hi[0]:<.2f} "
           f"{lo[1]:.3f}..{hi[1]:.3f} {lo[2]:3.0f}..{hi[2]:<3.0f}")
