@@ -75,6 +75,9 @@ def main():
                     help="from this cumulative wall time on, the learning rate falls along a cosine "
                          "to --lr-end at --max-minutes (default: constant)")
     ap.add_argument("--lr-end", type=float, default=1e-4)
+    ap.add_argument("--lr-warmup-steps", type=int, default=0, metavar="N",
+                    help="when Adam starts fresh (a new run, or a checkpoint from grow_sequnet.py), ramp "
+                         "the learning rate up linearly over its first N steps")
     ap.add_argument("--max-minutes", type=float, default=85)
     ap.add_argument("--save-minutes", type=float, default=4)
     ap.add_argument("--valid-minutes", type=float, default=4)
@@ -108,11 +111,18 @@ def main():
     config = model.config()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, elapsed = 0, 0.0
+    fresh_optimizer = ck is None or ck.get("optimizer_state_dict") is None
     if ck is not None:
         model.load_state_dict(ck["model_state_dict"])
-        opt.load_state_dict(ck["optimizer_state_dict"])
+        if ck.get("optimizer_state_dict") is not None:  # None after grow_sequnet.py: fresh Adam
+            opt.load_state_dict(ck["optimizer_state_dict"])
         step, elapsed = ck["step"], ck.get("elapsed_seconds", 0.0)
         print(f"resumed {ck_path} at step {step}, {elapsed / 60:.1f} min used", flush=True)
+        if elapsed >= args.max_minutes * 60 and not args.bench:
+            print(f"{args.name}: already trained for {elapsed / 60:.1f} min >= --max-minutes "
+                  f"{args.max_minutes:g}; nothing to do", flush=True)
+            return
+
     def lr_at(wall_seconds):
         """The schedule is a function of cumulative wall time, so a resumed run picks it up
         where it left off whatever the step rate was."""
@@ -122,6 +132,15 @@ def main():
         span = max(args.max_minutes - args.lr_decay_from, 1e-9)
         progress = min((minutes - args.lr_decay_from) / span, 1.0)
         return args.lr_end + 0.5 * (args.lr - args.lr_end) * (1 + math.cos(math.pi * progress))
+
+    # Adam's first updates are about lr * sign(gradient) for every weight, before its moment
+    # estimates settle: harmless from random weights, a jolt to trained ones.
+    warmup_from = step if fresh_optimizer else None
+
+    def warmup_factor(step):
+        if warmup_from is None or args.lr_warmup_steps <= 0:
+            return 1.0
+        return min(1.0, (step - warmup_from + 1) / args.lr_warmup_steps)
 
     def set_lr(lr):
         for g in opt.param_groups:  # the schedule wins over a resumed optimizer's lr
@@ -183,7 +202,7 @@ def main():
         phase = int(rng.integers(cycles))
         starts = rng.integers(0, len(train) - N, size=args.batch)
         crops = torch.from_numpy(np.stack([train[s:s + N] for s in starts]).astype(np.int64))
-        set_lr(lr_at(time.time() - t_start))
+        set_lr(lr_at(time.time() - t_start) * warmup_factor(step))
         loss, _ = crop_loss(model, crops, first_n=phase)
         opt.zero_grad(set_to_none=True)
         loss.backward()
