@@ -9,6 +9,7 @@
 #
 # usage: scripts/temperature_sweep.sh [TEMPERATURE...]   (default 1.0 0.95 0.9 0.85 0.8)
 #        MODELS="a.safetensors b.safetensors" OUT=file scripts/temperature_sweep.sh   (other models)
+#        MIN_P="0 0.05 0.1" scripts/temperature_sweep.sh ...   (each temperature at each min-p; default 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-/usr/bin/python3}
@@ -23,23 +24,27 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for p in "${!pieces[@]}"; do sox "${pieces[$p]}" "$work/prompt$p.wav" trim 0 2; done
 
+read -r -a min_ps <<< "${MIN_P:-0}"
 read -r -a models <<< "${MODELS:-models/sequnet-piano.safetensors models/wavenet-piano.safetensors}"
 out=${OUT:-models/scores/temperature-sweep.txt}
 mkdir -p "$(dirname "$out")"
 {
-  printf '%-16s %11s %9s %9s %7s\n' model temperature loud flatness hf_db
+  printf '%-16s %11s %6s %9s %9s %7s\n' model temperature min_p loud flatness hf_db
   for model in "${models[@]}"; do
     name=$(basename "$model" .safetensors)
     for t in "${temperatures[@]}"; do
-      rm -f "$work"/gen-*.wav
-      for p in "${!pieces[@]}"; do
-        for seed in 1 2; do
-          "$bin" generate -m "$model" --prompt "$work/prompt$p.wav" \
-            --seconds 4 --temperature "$t" --seed "$seed" -o "$work/gen-$p-$seed.wav" 2>/dev/null
+      for min_p in "${min_ps[@]}"; do
+        rm -f "$work"/gen-*.wav
+        for p in "${!pieces[@]}"; do
+          for seed in 1 2; do
+            "$bin" generate -m "$model" --prompt "$work/prompt$p.wav" --seconds 4 \
+              --temperature "$t" --min-p "$min_p" --seed "$seed" -o "$work/gen-$p-$seed.wav" 2>/dev/null
+          done
         done
+        "$python" tools/audio_stats.py --skip 2 --no-reference "$work"/gen-*.wav |
+          awk -v n="$name" -v t="$t" -v m="$min_p" \
+            '/^median of these/ {printf "%-16s %11s %6s %9s %9s %7s\n", n, t, m, $(NF-2), $(NF-1), $NF}'
       done
-      "$python" tools/audio_stats.py --skip 2 --no-reference "$work"/gen-*.wav |
-        awk -v n="$name" -v t="$t" '/^median of these/ {printf "%-16s %11s %9s %9s %7s\n", n, t, $(NF-2), $(NF-1), $NF}'
     done
   done
   # the real test pieces in 4 s windows (the continuations' length), for scale

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SequnetEngine
 
 /// The models' audio rate. Lengths are validated before a model is loaded,
 /// and every supported checkpoint is 16 kHz.
@@ -41,11 +42,17 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// `--temperature` and `--seed`: everything the sampler needs.
+/// `--temperature`, `--min-p` and `--seed`: everything the sampler needs.
 struct SamplingOptions: ParsableArguments {
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Softmax temperature; 0 always takes the most likely class.", valueName: "T"))
     var temperature: Float = 1.0
+
+    @Option(name: .customLong("min-p"), parsing: .unconditional,
+            help: ArgumentHelp("Drop classes less likely than P times the most likely one before each draw "
+                               + "(0 keeps them all). Rare far-off draws are heard as clicks and hiss.",
+                               valueName: "P"))
+    var minP: Float = 0
 
     @Option(help: ArgumentHelp("Random seed; the same seed, model and options give the same audio.", valueName: "N"))
     var seed: UInt64 = 0
@@ -54,6 +61,16 @@ struct SamplingOptions: ParsableArguments {
         guard temperature.isFinite, temperature >= 0 else {
             throw ValidationError("--temperature must be a finite number >= 0, got \(temperature)")
         }
+        guard minP.isFinite, minP >= 0, minP <= 1 else {
+            throw ValidationError("--min-p must be a number from 0 to 1, got \(minP)")
+        }
+    }
+
+    func makeSampler() -> Sampler { Sampler(temperature: temperature, minP: minP, seed: seed) }
+
+    /// "temperature 0.85, min-p 0.05, seed 1" for log lines.
+    var summary: String {
+        "temperature \(temperature)" + (minP > 0 ? ", min-p \(minP)" : "") + ", seed \(seed)"
     }
 }
 

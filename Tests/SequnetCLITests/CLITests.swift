@@ -269,6 +269,11 @@ final class CLITests: XCTestCase {
         try assertOneLineError(["stream", "-m", c16, "--temperature", "nan"], mentions: "--temperature")
     }
 
+    func testMinPOutsideZeroToOne() throws {
+        try assertOneLineError(["generate", "-m", c16, "--min-p", "1.5", "-o", path("x.wav")], mentions: "--min-p")
+        try assertOneLineError(["stream", "-m", c16, "--min-p", "-0.1"], mentions: "--min-p")
+    }
+
     func testPromptThatIsNotAudio() throws {
         let text = path("notes.txt")
         try "not audio at all\n".write(toFile: text, atomically: true, encoding: .utf8)

@@ -240,4 +240,11 @@ final class DeterminismTests: XCTestCase {
         XCTAssertEqual(try stream(["--seed", "1", "--temperature", "0"]),
                        try stream(["--seed", "2", "--temperature", "0"]))
     }
+
+    func testMinPZeroIsPlainSamplingAndMinPOneIsArgmax() throws {
+        let base = try stream(["--seed", "1"])
+        XCTAssertEqual(base, try stream(["--seed", "1", "--min-p", "0"]))
+        XCTAssertEqual(try stream(["--seed", "1", "--min-p", "1"]),
+                       try stream(["--seed", "1", "--temperature", "0"]))
+    }
 }

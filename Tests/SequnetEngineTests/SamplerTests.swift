@@ -32,4 +32,33 @@ final class SamplerTests: XCTestCase {
         }
         XCTAssertEqual(Double(zeros) / Double(n), 0.75, accuracy: 0.01)
     }
+
+    func testMinPDropsClassesBelowItsShareOfTheModeAndRenormalisesTheRest() {
+        // Probabilities relative to the mode: 1, 0.5, 0.04. With min-p 0.05 class 2 is
+        // dropped and classes 0 and 1 are drawn 2 : 1.
+        var logits = [Float](repeating: -1e9, count: 256)
+        logits[0] = 0
+        logits[1] = log(0.5)
+        logits[2] = log(0.04)
+        var sampler = Sampler(temperature: 1, minP: 0.05, seed: 3)
+        var counts = [Int](repeating: 0, count: 256)
+        let n = 40_000
+        logits.withUnsafeBufferPointer { p in
+            for _ in 0..<n { counts[Int(sampler.sample(p))] += 1 }
+        }
+        XCTAssertEqual(counts[2], 0)
+        XCTAssertEqual(counts[0] + counts[1], n)
+        XCTAssertEqual(Double(counts[0]) / Double(n), 2.0 / 3.0, accuracy: 0.01)
+    }
+
+    func testMinPAppliesToTheTemperedDistribution() {
+        // At temperature 0.5 the ratio 0.2 becomes 0.04, below min-p 0.05: only the mode is left.
+        var logits = [Float](repeating: -1e9, count: 256)
+        logits[7] = 0
+        logits[8] = log(0.2)
+        var sampler = Sampler(temperature: 0.5, minP: 0.05, seed: 4)
+        logits.withUnsafeBufferPointer { p in
+            for _ in 0..<2_000 { XCTAssertEqual(sampler.sample(p), 7) }
+        }
+    }
 }

@@ -42,9 +42,9 @@ struct Generate: ParsableCommand {
         let count = length.sampleCount ?? Int(Self.defaultSeconds * Double(model.sampleRate))
 
         let sink = try openSampleSink(output, sampleRate: model.sampleRate)
-        var sampler = Sampler(temperature: sampling.temperature, seed: sampling.seed)
+        var sampler = sampling.makeSampler()
         Console.error("generating \(grouped(count)) samples (\(String(format: "%.2f", Double(count) / Double(model.sampleRate))) s) "
-                      + "with \(loaded.summary) from \(loaded.path), temperature \(sampling.temperature), seed \(sampling.seed)"
+                      + "with \(loaded.summary) from \(loaded.path), \(sampling.summary)"
                       + (prompt.isEmpty ? "" : ", prompt \(grouped(prompt.count)) samples"))
 
         let stream = model.makeStream()

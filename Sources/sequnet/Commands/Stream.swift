@@ -36,7 +36,7 @@ struct Stream: ParsableCommand {
         let model = loaded.model
         let prompt = try self.prompt.map { try promptClasses(fromAudio: $0, sampleRate: model.sampleRate) } ?? []
         let count = length.sampleCount
-        var sampler = Sampler(temperature: sampling.temperature, seed: sampling.seed)
+        var sampler = sampling.makeSampler()
         Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "
                       + "from \(loaded.path): raw s16le, mono, \(model.sampleRate) Hz")
         let stream = model.makeStream()
