@@ -95,8 +95,10 @@ samples: $(foreach m,sequnet-piano wavenet-piano,samples/$(m)-uncond.png samples
 # keep the WAVs the spectrograms are drawn from
 .SECONDARY:
 # spectrograms, drawn by sox
+# titled with the sampling temperature, for the generated ones
+sample_title = $(1)$(if $(filter %-cool,$(1)), at temperature $(COOL_TEMPERATURE),$(if $(filter %-uncond %-prompted,$(1)), at temperature $(TEMPERATURE)))
 samples/%.png: samples/%.wav
-	sox $< -n spectrogram -x 900 -y 257 -t "$*" -o $@
+	sox $< -n spectrogram -x 900 -y 257 -t "$(call sample_title,$*)" -o $@
 
 # bits/sample of both models on the held-out test pieces (needs both models)
 score: convert
