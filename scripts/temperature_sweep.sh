@@ -4,7 +4,8 @@
 # For every model and temperature: continue the first 2 s of three held-out test
 # pieces, with two seeds each, for 4 s; then tools/audio_stats.py measures the
 # continuations alone (spectral flatness: ~0.007 for the real test pieces, higher
-# is hissier). Prints one row per model and temperature (medians over the six
+# is hissier; rows for the test pieces with white noise added say how much hiss a
+# flatness means). Prints one row per model and temperature (medians over the six
 # continuations) and writes them to models/scores/temperature-sweep.txt.
 #
 # usage: scripts/temperature_sweep.sh [TEMPERATURE...]   (default 1.0 0.95 0.9 0.85 0.8)
@@ -47,6 +48,7 @@ mkdir -p "$(dirname "$out")"
       done
     done
   done
-  # the real test pieces in 4 s windows (the continuations' length), for scale
-  "$python" tools/audio_stats.py --skip 2 "$work"/gen-*.wav | tail -n 2
+  # the real test pieces in 4 s windows (the continuations' length), for scale, and the same
+  # with white noise added at several SNRs, to read a flatness as a hiss level
+  "$python" tools/audio_stats.py --skip 2 --calibrate "$work"/gen-*.wav | sed -n '/^test pieces/,$p'
 } | tee "$out"

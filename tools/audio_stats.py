@@ -12,6 +12,9 @@ is the audio tonal piano with quiet gaps, or piano under broadband hiss?
 
 The reference row is the held-out test set (data/test.u8, mu-law decoded, so it carries the
 same quantisation noise as decoded model output), cut into windows as long as the WAVs.
+With --calibrate, the same windows are measured again with white noise added at a range of
+signal-to-noise ratios, so that a flatness reads as "as hissy as real piano with white noise
+N dB below it".
 
 usage: tools/audio_stats.py [--data data] [--skip SECONDS] [--no-reference] WAV...
 (--skip 2 leaves out a 2 s prompt that `generate --prompt` writes before the continuation)
@@ -58,6 +61,25 @@ def stats(x):
             float(hf))
 
 
+CALIBRATION_SNR_DB = (40, 35, 30, 25, 20, 15)
+
+
+def with_white_noise(x, snr_db, rng):
+    """x plus white noise snr_db below x's own mean power."""
+    power = np.mean(x ** 2)
+    return x + rng.normal(0.0, np.sqrt(power / 10 ** (snr_db / 10)), len(x))
+
+
+def noise_calibration(windows, snrs_db=CALIBRATION_SNR_DB, seed=0):
+    """[(snr_db, median flatness)] of the windows with white noise added at each SNR."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for snr in snrs_db:
+        flat = [s[1] for s in (stats(with_white_noise(w, snr, rng)) for w in windows) if s is not None]
+        out.append((snr, float(np.nanmedian(flat))))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="data")
@@ -65,6 +87,9 @@ def main():
                     help="leave out the first SECONDS of every WAV (a prompt)")
     ap.add_argument("--no-reference", action="store_true",
                     help="leave out the test-piece rows (for callers that print them once)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="also measure every 3rd test window with white noise added at "
+                         + ", ".join(map(str, CALIBRATION_SNR_DB)) + " dB SNR")
     ap.add_argument("wavs", nargs="+")
     args = ap.parse_args()
 
@@ -88,13 +113,17 @@ def main():
     if not os.path.exists(test_path):
         raise SystemExit(f"error: {test_path} not found (make data builds it)")
     test = mulaw.decode(np.fromfile(test_path, dtype=np.uint8))
-    ref = [stats(test[i: i + window]) for i in range(0, len(test) - window, window)]
+    windows = [test[i: i + window] for i in range(0, len(test) - window, window)]
+    ref = [stats(w) for w in windows]
     ref = np.array([r for r in ref if r is not None])
     lo, med, hi = np.percentile(ref, [10, 50, 90], axis=0)
 
     print(f"{'test pieces, median of ' + str(len(ref)) + ' windows':40s} {med[0]:9.2f} {med[1]:9.4f} {med[2]:7.1f}")
     print(f"{'test pieces, 10th..90th percentile':40s} {lo[0]:.2f}..{hi[0]:<.2f} "
           f"{lo[1]:.3f}..{hi[1]:.3f} {lo[2]:3.0f}..{hi[2]:<3.0f}")
+    if args.calibrate:
+        for snr, flat in noise_calibration(windows[::3]):
+            print(f"{'test pieces + white noise at ' + str(snr) + ' dB SNR':40s} {'':9s} {flat:9.4f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import unittest
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from audio_stats import RATE, stats  # noqa: E402
+from audio_stats import RATE, noise_calibration, stats, with_white_noise  # noqa: E402
 
 SECONDS = 2
 t = np.arange(SECONDS * RATE) / RATE
@@ -35,6 +35,20 @@ class AudioStatsTest(unittest.TestCase):
         values = [stats(sine(440) + level * rng.uniform(-1, 1, len(t)))[1] for level in (0.0, 0.003, 0.03)]
         self.assertLess(values[0], values[1])
         self.assertLess(values[1], values[2])
+
+    def test_white_noise_is_added_at_the_asked_ratio(self):
+        tone = sine(440)
+        noisy = with_white_noise(tone, 20, np.random.default_rng(2))
+        snr = 10 * np.log10(np.mean(tone ** 2) / np.mean((noisy - tone) ** 2))
+        self.assertAlmostEqual(snr, 20, delta=0.2)
+
+    def test_calibration_flatness_rises_as_the_noise_comes_up(self):
+        chord = sine(220, 0.3) + sine(277.2, 0.2) + sine(329.6, 0.2)
+        rows = noise_calibration([chord, 0.5 * chord])
+        self.assertEqual([snr for snr, _ in rows], sorted((snr for snr, _ in rows), reverse=True))
+        flat = [f for _, f in rows]
+        self.assertEqual(flat, sorted(flat))
+        self.assertLess(flat[0], flat[-1] / 10)
 
     def test_high_band_share_follows_the_pitch(self):
         self.assertLess(stats(sine(440))[2], -40)
