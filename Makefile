@@ -127,6 +127,7 @@ test: deps
 	$(PYTHON) tools/test_torch_stream.py
 	$(PYTHON) tools/test_audio_stats.py
 	$(PYTHON) tools/test_grow_sequnet.py
+	$(PYTHON) tools/test_bits_by_onset.py
 
 demo:
 	scripts/install-deps.sh
