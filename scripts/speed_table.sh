@@ -15,7 +15,7 @@ mkdir -p "$out"
 models=(
   "paper Seq-U-Net|sequnet:features=180,levels=11,depth=2,kernel=5"
   "paper WaveNet|wavenet:layers=13,blocks=4,residual=128,dilation=128,skip=512"
-  "default model (sequnet-piano)|sequnet:features=32,levels=10,depth=1,kernel=5"
+  "default model (sequnet-piano)|sequnet:features=48,levels=10,depth=1,kernel=5"
 )
 {
   echo "| model | params | weights read / sample | engine samples/s | real-time factor | sgemv replay samples/s | PyTorch step samples/s | engine / replay | engine / PyTorch | p50 / p99 / p99.9 latency (us) | bound |"

@@ -2,7 +2,10 @@
 """Validation bits/sample vs wall time for every models/training/*.log.csv -> curves.png
 (matplotlib), with the order-1 / unigram baselines as horizontal lines when present.
 Also prints the model card's progress table: for each minute mark, the validation figure
-logged nearest to it (blank if none is within 3 minutes)."""
+logged nearest to it (blank if none is within 3 minutes).
+
+A log that another one continues (the widened Seq-U-Net's log starts with a copy of the
+narrow one's) is not drawn twice: a vertical line marks where the continuation leaves it."""
 import csv
 import glob
 import json
@@ -14,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-MINUTE_MARKS = (4, 17, 45, 85, 120, 160, 220, 280, 340)
+MINUTE_MARKS = (4, 17, 45, 85, 120, 160, 220, 280, 340, 400, 470)
 
 
 def progress_table(curves):
@@ -33,15 +36,24 @@ def progress_table(curves):
 
 def main(d="models/training"):
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    curves = []
+    logs = []
     for path in sorted(glob.glob(os.path.join(d, "*.log.csv"))):
-        name = os.path.basename(path)[:-len(".log.csv")]
-        with open(path) as f:
+        with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if r["valid_bits"]]
         if rows:
-            curves.append((name, rows))
-            ax.plot([float(r["wall_seconds"]) / 60 for r in rows], [float(r["valid_bits"]) for r in rows],
-                    marker=".", label=f"{name} (last {float(rows[-1]['valid_bits']):.3f})")
+            logs.append((os.path.basename(path)[:-len(".log.csv")], rows))
+    curves = []
+    for name, rows in logs:
+        continued_by = [other for other, longer in logs
+                        if len(longer) > len(rows) and longer[:len(rows)] == rows]
+        if continued_by:
+            minute = float(rows[-1]["wall_seconds"]) / 60
+            ax.axvline(minute, color="gray", linewidth=0.8,
+                       label=f"{continued_by[0]} continues {name} from minute {minute:.0f}")
+            continue
+        curves.append((name, rows))
+        ax.plot([float(r["wall_seconds"]) / 60 for r in rows], [float(r["valid_bits"]) for r in rows],
+                marker=".", label=f"{name} (last {float(rows[-1]['valid_bits']):.3f})")
     bp = os.path.join(d, "baselines.json")
     if os.path.exists(bp):
         with open(bp) as f:
