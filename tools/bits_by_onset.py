@@ -39,18 +39,6 @@ def samples_since_onset(x):
     return np.where(last >= 0, idx - onset_samples[np.clip(last, 0, None)], 10 ** 12)
 
 
-def load(path):
-    ck = torch.load(path, map_location="cpu")  # our own train.py output, as train.py loads it
-    c = ck["config"]
-    if c["model"] == "sequnet":
-        model = st.Sequnet.from_state_dict(ck["model_state_dict"])
-    else:
-        model = st.WaveNet(c["layers"], c["blocks"], c["residual_channels"], c["dilation_channels"],
-                           c["skip_channels"], c["kernel_size"], c["num_classes"])
-        model.load_state_dict(ck["model_state_dict"])
-    return model.eval()
-
-
 def bits_per_sample(model, classes, start, predictions):
     """(positions, bits) of `predictions` teacher-forced predictions from a crop at `start`."""
     crop = torch.from_numpy(classes[start:start + model.input_size + predictions].astype(np.int64))[None]
@@ -80,7 +68,7 @@ def main():
     print(f"{'checkpoint':28s} {'all':>6s} " + " ".join(f"{name:>10s}" for _, _, name in BUCKETS))
     shares = None
     for ck_path in args.checkpoints:
-        model = load(ck_path)
+        model = st.load_checkpoint(ck_path)[0].eval()
         span = model.input_size + args.predictions
         starts = np.linspace(0, len(classes) - span - 1, args.crops).astype(np.int64)
         scored = [bits_per_sample(model, classes, int(s), args.predictions) for s in starts]

@@ -70,33 +70,28 @@ def main():
     args = ap.parse_args()
 
     try:
-        ck = torch.load(args.small, map_location="cpu")  # our own train.py output, as train.py loads it
+        small, ck = st.load_checkpoint(args.small)
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line error
         sys.exit(f"grow_sequnet: cannot read {args.small}: {e}".splitlines()[0])
-    config = ck.get("config") or {}
-    if config.get("model") != "sequnet":
-        sys.exit(f"grow_sequnet: {args.small} is not a Seq-U-Net training checkpoint")
-    if args.features <= config["features"]:
-        sys.exit(f"grow_sequnet: --features {args.features} must exceed the checkpoint's {config['features']}")
+    if not isinstance(small, st.Sequnet):
+        sys.exit(f"grow_sequnet: {args.small} is not a Seq-U-Net checkpoint")
+    if args.features <= small.C:
+        sys.exit(f"grow_sequnet: --features {args.features} must exceed the checkpoint's {small.C}")
     if os.path.exists(args.wide):
         sys.exit(f"grow_sequnet: {args.wide} exists; not overwriting a training checkpoint")
 
     torch.manual_seed(args.seed)
-    small = st.Sequnet(config["features"], config["levels"], config["depth"], config["kernel_size"],
-                       config["num_classes"])
-    small.load_state_dict(ck["model_state_dict"])
-    wide = st.Sequnet(args.features, config["levels"], config["depth"], config["kernel_size"],
-                      config["num_classes"])
+    wide = st.Sequnet(args.features, small.L, small.D, small.K, small.num_classes)
     wide.load_state_dict(widen_state_dict(small.state_dict(), wide.state_dict()))
 
     tmp = args.wide + ".tmp"
     torch.save({"model_state_dict": wide.state_dict(), "optimizer_state_dict": None,
                 "step": ck["step"], "elapsed_seconds": ck.get("elapsed_seconds", 0.0),
                 "config": wide.config(),
-                "grown_from": {"features": config["features"], "step": ck["step"],
+                "grown_from": {"features": small.C, "step": ck["step"],
                                "elapsed_seconds": ck.get("elapsed_seconds", 0.0)}}, tmp)
     os.replace(tmp, args.wide)
-    print(f"{args.small} (C={config['features']}, {st.count_params(small)} params, step {ck['step']}) -> "
+    print(f"{args.small} (C={small.C}, {st.count_params(small)} params, step {ck['step']}) -> "
           f"{args.wide} (C={args.features}, {st.count_params(wide)} params)")
 
 

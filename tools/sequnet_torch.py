@@ -329,6 +329,8 @@ def load_checkpoint(path, wavenet_layers=None):
     sd = ck["model_state_dict"]
     if "input_conv.weight" in sd:
         return Sequnet.from_state_dict(sd), ck
+    if wavenet_layers is None and isinstance(ck.get("config"), dict):
+        wavenet_layers = ck["config"].get("layers")  # train.py records the layers per block
     return WaveNet.from_state_dict(sd, layers=wavenet_layers), ck
 
 

@@ -77,12 +77,14 @@ public struct Sampler: @unchecked Sendable {
             for lane in 0..<min(8, logits.count - i) { w[i + lane] = e[lane] }
             i += 8
         }
-        // w[best] is exp(0) = 1, so w[j] is class j's probability relative to the mode's.
-        if minP > 0 {
-            for j in 0..<logits.count where w[j] < minP && j != best { w[j] = 0 }
-        }
+        // w[best] is exp(0) = 1, so w[j] is class j's probability relative to the mode's;
+        // min-p 0 zeroes nothing. (Should rounding ever drop the mode too, total is 0
+        // and the argmax fallback below returns it.)
         var total: Float = 0
-        for j in 0..<logits.count { total += w[j] }
+        for j in 0..<logits.count {
+            if w[j] < minP { w[j] = 0 }
+            total += w[j]
+        }
         let target = generator.nextUnitFloat() * total
         var running: Float = 0
         for j in 0..<logits.count {
