@@ -128,6 +128,7 @@ test: deps
 	$(PYTHON) tools/test_audio_stats.py
 	$(PYTHON) tools/test_grow_sequnet.py
 	$(PYTHON) tools/test_bits_by_onset.py
+	$(PYTHON) tools/test_train.py
 
 demo:
 	scripts/install-deps.sh

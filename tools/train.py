@@ -38,14 +38,33 @@ def build(args):
                       args.skip_channels, 2)
 
 
-def crop_loss(model, crops, first_n):
+def crop_loss(model, crops, first_n, inputs=None):
     """crops: LongTensor [B, N]. Valid pass over crops[:, :-1] with crops[:, 0] at sample
-    first_n; each output at sample n is scored on the class at n+1. Mean nats per target."""
-    logits, n_out = model(crops[:, :-1], first_n=first_n)
+    first_n; each output at sample n is scored on the class at n+1. Mean nats per target.
+    inputs, if given, replaces crops as what the model sees (the targets stay crops)."""
+    seen = crops if inputs is None else inputs
+    logits, n_out = model(seen[:, :-1], first_n=first_n)
     T = logits.shape[-1]
     start = n_out - first_n + 1  # index in crops of the target of the first output
     target = crops[:, start:start + T]
     return F.cross_entropy(logits, target), T
+
+
+def perturb_classes(crops, max_std, rng):
+    """What the model sees in training when --input-noise is on: crops plus rounded Gaussian
+    noise, std drawn per crop from [0, max_std], clamped to the class range.
+
+    Generating, a model conditions on its own samples, each a draw from a distribution a few
+    classes wide, while clean training data never shows it such errors. Trained on histories
+    carrying errors of that size and asked for the clean next class, it learns to pull back
+    towards the signal instead of taking its own noise for a noisy recording (LPCNet's reason
+    for noisy inputs). A std drawn per crop keeps clean and barely perturbed crops in the mix.
+    Returns None when max_std <= 0, which crop_loss reads as "the crops themselves"."""
+    if max_std <= 0:
+        return None
+    std = rng.uniform(0.0, max_std, size=(crops.shape[0], 1))
+    noise = np.rint(rng.standard_normal(tuple(crops.shape)) * std).astype(np.int64)
+    return (crops + torch.from_numpy(noise)).clamp_(0, 255)
 
 
 def save(path, model, opt, step, elapsed, config):
@@ -82,6 +101,9 @@ def main():
     ap.add_argument("--save-minutes", type=float, default=4)
     ap.add_argument("--valid-minutes", type=float, default=4)
     ap.add_argument("--valid-crops", type=int, default=6)
+    ap.add_argument("--input-noise", type=float, default=0.0, metavar="CLASSES",
+                    help="perturb the classes the model sees (never the targets) by rounded "
+                         "Gaussian noise whose std is drawn per crop from [0, CLASSES]; 0 = off")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default="data")
     ap.add_argument("--out", default="models/training")
@@ -171,7 +193,7 @@ def main():
 
     print(f"{args.name}: {config} params={st.count_params(model)} "
           f"receptive_field(phase0)={model.receptive_field(0)} crop={N} T={args.T} batch={args.batch} "
-          f"lr={args.lr}", flush=True)
+          f"lr={args.lr} input_noise={args.input_noise}", flush=True)
 
     stop = {"flag": False}
 
@@ -203,7 +225,7 @@ def main():
         starts = rng.integers(0, len(train) - N, size=args.batch)
         crops = torch.from_numpy(np.stack([train[s:s + N] for s in starts]).astype(np.int64))
         set_lr(lr_at(time.time() - t_start) * warmup_factor(step))
-        loss, _ = crop_loss(model, crops, first_n=phase)
+        loss, _ = crop_loss(model, crops, first_n=phase, inputs=perturb_classes(crops, args.input_noise, rng))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # early steps on silence/onsets spike
