@@ -2,11 +2,12 @@
 # How noisy are the bundled models' continuations at each sampling temperature?
 #
 # For every model and temperature: continue the first 2 s of three held-out test
-# pieces, with two seeds each, for 4 s; then tools/audio_stats.py measures the
-# continuations alone (spectral flatness: ~0.007 for the real test pieces, higher
-# is hissier; rows for the test pieces with white noise added say how much hiss a
-# flatness means). Prints one row per model and temperature (medians over the six
-# continuations) and writes them to models/scores/temperature-sweep.txt.
+# pieces for 4 s, with two seeds each (SEEDS="1 2 3 4" for more); then
+# tools/audio_stats.py measures the continuations alone (spectral flatness: ~0.007
+# for the real test pieces, higher is hissier; rows for the test pieces with white
+# noise added say how much hiss a flatness means). Prints one row per model and
+# temperature (medians over the continuations) and writes them to
+# models/scores/temperature-sweep.txt.
 #
 # usage: scripts/temperature_sweep.sh [TEMPERATURE...]   (default 1.0 0.95 0.9 0.85 0.8)
 #        MODELS="a.safetensors b.safetensors" OUT=file scripts/temperature_sweep.sh   (other models)
@@ -26,6 +27,7 @@ trap 'rm -rf "$work"' EXIT
 for p in "${!pieces[@]}"; do sox "${pieces[$p]}" "$work/prompt$p.wav" trim 0 2; done
 
 read -r -a min_ps <<< "${MIN_P:-0}"
+read -r -a seeds <<< "${SEEDS:-1 2}"
 read -r -a models <<< "${MODELS:-models/sequnet-piano.safetensors models/wavenet-piano.safetensors}"
 out=${OUT:-models/scores/temperature-sweep.txt}
 mkdir -p "$(dirname "$out")"
@@ -37,7 +39,7 @@ mkdir -p "$(dirname "$out")"
       for min_p in "${min_ps[@]}"; do
         rm -f "$work"/gen-*.wav
         for p in "${!pieces[@]}"; do
-          for seed in 1 2; do
+          for seed in "${seeds[@]}"; do
             "$bin" generate -m "$model" --prompt "$work/prompt$p.wav" --seconds 4 \
               --temperature "$t" --min-p "$min_p" --seed "$seed" -o "$work/gen-$p-$seed.wav" 2>/dev/null
           done
