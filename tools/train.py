@@ -67,6 +67,33 @@ def perturb_classes(crops, max_std, rng):
     return (crops + torch.from_numpy(noise)).clamp_(0, 255)
 
 
+def self_sampled_inputs(model, crops, first_n, max_share, rng, generator):
+    """What the model sees in training when --self-inputs is on: the crops with a share of
+    the classes (drawn per crop from [0, max_share]) replaced by the model's own samples.
+
+    Each replacement is drawn, at temperature 1, from what the model predicts for that
+    position given the clean history: the error generation makes at that point, of the size
+    generation makes it (wide right after an onset, narrow in a held note), which no fixed
+    noise distribution matches. Asked for the clean next class after such histories, the
+    model learns to recover from its own mistakes instead of compounding them. Only positions
+    the valid pass predicts can be replaced; the first input_size classes stay clean.
+    Returns None when max_share <= 0."""
+    if max_share <= 0:
+        return None
+    with torch.no_grad():
+        logits, n_out = model(crops[:, :-1], first_n=first_n)
+        start = n_out - first_n + 1
+        T = logits.shape[-1]
+        u = torch.rand(logits.shape, generator=generator).clamp_(1e-12, 1.0)
+        samples = (logits - torch.log(-torch.log(u))).argmax(dim=1)  # Gumbel-max: one draw each
+    share = torch.from_numpy(rng.uniform(0.0, max_share, size=(crops.shape[0], 1)))
+    replace = torch.from_numpy(rng.random((crops.shape[0], T))) < share
+    inputs = crops.clone()
+    window = inputs[:, start:start + T]
+    window[replace] = samples[replace]
+    return inputs
+
+
 def save(path, model, opt, step, elapsed, config):
     tmp = path + ".tmp"
     torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
@@ -104,6 +131,9 @@ def main():
     ap.add_argument("--input-noise", type=float, default=0.0, metavar="CLASSES",
                     help="perturb the classes the model sees (never the targets) by rounded "
                          "Gaussian noise whose std is drawn per crop from [0, CLASSES]; 0 = off")
+    ap.add_argument("--self-inputs", type=float, default=0.0, metavar="SHARE",
+                    help="replace a share (drawn per crop from [0, SHARE]) of the classes the "
+                         "model sees by its own one-step samples; 0 = off")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default="data")
     ap.add_argument("--out", default="models/training")
@@ -175,6 +205,7 @@ def main():
     N = model.input_size + args.T  # crop length: input_size + T - 1 inputs, +1 for the last target
     cycles = model.cycles
     rng = np.random.default_rng(args.seed * 1000003 + step)
+    sample_generator = torch.Generator().manual_seed(args.seed * 1000003 + step)
 
     # Fixed validation crops, evenly spaced over valid.u8, phases cycling through all levels.
     vstarts = np.linspace(0, len(valid) - N - 1, args.valid_crops).astype(np.int64)
@@ -193,7 +224,7 @@ def main():
 
     print(f"{args.name}: {config} params={st.count_params(model)} "
           f"receptive_field(phase0)={model.receptive_field(0)} crop={N} T={args.T} batch={args.batch} "
-          f"lr={args.lr} input_noise={args.input_noise}", flush=True)
+          f"lr={args.lr} input_noise={args.input_noise} self_inputs={args.self_inputs}", flush=True)
 
     stop = {"flag": False}
 
@@ -225,7 +256,11 @@ def main():
         starts = rng.integers(0, len(train) - N, size=args.batch)
         crops = torch.from_numpy(np.stack([train[s:s + N] for s in starts]).astype(np.int64))
         set_lr(lr_at(time.time() - t_start) * warmup_factor(step))
-        loss, _ = crop_loss(model, crops, first_n=phase, inputs=perturb_classes(crops, args.input_noise, rng))
+        inputs = perturb_classes(crops, args.input_noise, rng)
+        if args.self_inputs > 0:
+            inputs = self_sampled_inputs(model, crops if inputs is None else inputs, phase,
+                                         args.self_inputs, rng, sample_generator)
+        loss, _ = crop_loss(model, crops, first_n=phase, inputs=inputs)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # early steps on silence/onsets spike
