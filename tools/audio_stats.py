@@ -4,7 +4,7 @@
 Nobody on the team listens to the samples, so this stands in for an ear on one question:
 is the audio tonal piano with quiet gaps, or piano under broadband hiss?
 
-- loud:      share of 32 ms frames above -45 dBFS (the rest is near silence).
+- loud:      share of 32 ms frames above -45 dBFS, DC left out (the rest is near silence).
 - flatness:  median spectral flatness (geometric / arithmetic mean of the power spectrum)
              of the frames above -45 dBFS. Near 0 for a few partials, near 1 for white noise.
 - hf_db:     energy above 4 kHz relative to all energy (dB). FluidR3's piano puts little
@@ -50,6 +50,10 @@ def stats(x):
     if n < 4:
         return None
     frames = x[: n * FRAME].reshape(n, FRAME)
+    # A model stuck on one class writes a constant: silence to the ear, but -45 dBFS or more
+    # of DC, and a power spectrum all in the lowest bins, which reads as perfectly tonal.
+    # Each frame's mean is taken out so that a stuck stretch counts as quiet.
+    frames = frames - frames.mean(axis=1, keepdims=True)
     rms_db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
     power = np.abs(np.fft.rfft(frames * np.hanning(FRAME), axis=1)) ** 2 + 1e-12
     loud = rms_db > -45

@@ -60,6 +60,13 @@ class AudioStatsTest(unittest.TestCase):
         self.assertTrue(np.isnan(flatness))
         self.assertEqual(stats(sine(440))[0], 1.0)
 
+    def test_a_model_stuck_on_one_class_is_silence_not_a_pure_tone(self):
+        # a constant -0.1 (a class just below the middle, repeated) is -20 dBFS of DC
+        stuck = np.concatenate([sine(440)[: len(t) // 2], np.full(len(t) - len(t) // 2, -0.1)])
+        loud, flatness, _ = stats(stuck)
+        self.assertAlmostEqual(loud, 0.5, delta=0.05)
+        self.assertAlmostEqual(flatness, stats(sine(440))[1], delta=0.01)
+
     def test_too_short_for_four_frames_is_none(self):
         self.assertIsNone(stats(np.zeros(1000)))
 
