@@ -129,6 +129,7 @@ test: deps
 	$(PYTHON) tools/test_grow_sequnet.py
 	$(PYTHON) tools/test_bits_by_onset.py
 	$(PYTHON) tools/test_train.py
+	$(PYTHON) tools/test_one_step_hiss.py
 
 demo:
 	scripts/install-deps.sh
