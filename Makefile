@@ -106,7 +106,7 @@ score: convert
 
 # how hissy each model's continuations are at each temperature (spectral flatness)
 temperature-sweep: convert
-	scripts/temperature_sweep.sh
+	SEEDS="1 2 3 4" MIN_P="0 0.05" scripts/temperature_sweep.sh 1.0 0.95 0.9 0.85 0.8 0.75 0.7 0.6 0.5
 
 models: data convert baselines curves samples score temperature-sweep
 
