@@ -5,7 +5,8 @@
 # pieces for 4 s, with two seeds each (SEEDS="1 2 3 4" for more); then
 # tools/audio_stats.py measures the continuations alone (spectral flatness: ~0.007
 # for the real test pieces, higher is hissier; rows for the test pieces with white
-# noise added say how much hiss a flatness means). Prints one row per model and
+# noise added say how much hiss a flatness means; in_tune, whether the partials
+# under it sit on the training data's equal-tempered pitches). Prints one row per model and
 # temperature (medians over the continuations) and writes them to
 # models/scores/temperature-sweep.txt.
 #
@@ -32,7 +33,7 @@ read -r -a models <<< "${MODELS:-models/sequnet-piano.safetensors models/wavenet
 out=${OUT:-models/scores/temperature-sweep.txt}
 mkdir -p "$(dirname "$out")"
 {
-  printf '%-16s %11s %6s %9s %9s %7s\n' model temperature min_p loud flatness hf_db
+  printf '%-16s %11s %6s %9s %9s %7s %7s\n' model temperature min_p loud flatness hf_db in_tune
   for model in "${models[@]}"; do
     name=$(basename "$model" .safetensors)
     for t in "${temperatures[@]}"; do
@@ -46,7 +47,7 @@ mkdir -p "$(dirname "$out")"
         done
         "$python" tools/audio_stats.py --skip 2 --no-reference "$work"/gen-*.wav |
           awk -v n="$name" -v t="$t" -v m="$min_p" \
-            '/^median of these/ {printf "%-16s %11s %6s %9s %9s %7s\n", n, t, m, $(NF-2), $(NF-1), $NF}'
+            '/^median of these/ {printf "%-16s %11s %6s %9s %9s %7s %7s\n", n, t, m, $(NF-3), $(NF-2), $(NF-1), $NF}'
       done
     done
   done

@@ -107,9 +107,9 @@ def main():
     if len(rows) >= 3:
         calibration = noise_calibration(real, FIT_SNR_DB)
         slope, needed = fit_bits_for_flatness([b for b, _ in rows], [f for _, f in rows],
-                                              [f for _, f in calibration])
+                                              [f for _, f, _ in calibration])
         print(f"log-linear fit over these {len(rows)} checkpoints: flatness x{np.exp(slope):.2f} per bit/sample")
-        for (snr, flat), b in zip(calibration, needed):
+        for (snr, flat, _), b in zip(calibration, needed):
             print(f"  one-step samples as hissy as real piano + white noise at {snr} dB SNR "
                   f"(flatness {flat:.4f}): about {b:.2f} bits/sample (extrapolated)")
 
