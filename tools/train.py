@@ -59,6 +59,8 @@ def perturb_classes(crops, max_std, rng):
     carrying errors of that size and asked for the clean next class, it learns to pull back
     towards the signal instead of taking its own noise for a noisy recording (LPCNet's reason
     for noisy inputs). A std drawn per crop keeps clean and barely perturbed crops in the mix.
+    On the bundled piano models it did not lower the hiss: that hiss is already in each
+    prediction, not a feedback (models/README.md, "Where the hiss comes from").
     Returns None when max_std <= 0, which crop_loss reads as "the crops themselves"."""
     if max_std <= 0:
         return None
@@ -76,7 +78,8 @@ def self_sampled_inputs(model, crops, first_n, max_share, rng, generator):
     generation makes it (wide right after an onset, narrow in a held note), which no fixed
     noise distribution matches. Asked for the clean next class after such histories, the
     model learns to recover from its own mistakes instead of compounding them. Only positions
-    the valid pass predicts can be replaced; the first input_size classes stay clean.
+    the valid pass predicts can be replaced; the first input_size classes stay clean. Like
+    --input-noise, it did not lower the bundled models' hiss (models/README.md).
     Returns None when max_share <= 0."""
     if max_share <= 0:
         return None
