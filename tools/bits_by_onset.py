@@ -65,10 +65,12 @@ def main():
     classes = np.fromfile(path, dtype=np.uint8)
     since = samples_since_onset(mulaw.decode(classes))
 
+    # every checkpoint is read before any is scored, so a bad one fails at once
+    models = [(ck_path, st.load_checkpoint_or_exit(ck_path, "bits_by_onset")[0].eval())
+              for ck_path in args.checkpoints]
     print(f"{'checkpoint':28s} {'all':>6s} " + " ".join(f"{name:>10s}" for _, _, name in BUCKETS))
     shares = None
-    for ck_path in args.checkpoints:
-        model = st.load_checkpoint(ck_path)[0].eval()
+    for ck_path, model in models:
         span = model.input_size + args.predictions
         starts = np.linspace(0, len(classes) - span - 1, args.crops).astype(np.int64)
         scored = [bits_per_sample(model, classes, int(s), args.predictions) for s in starts]

@@ -69,10 +69,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="seed for the new channels' weights")
     args = ap.parse_args()
 
-    try:
-        small, ck = st.load_checkpoint(args.small)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line error
-        sys.exit(f"grow_sequnet: cannot read {args.small}: {e}".splitlines()[0])
+    small, ck = st.load_checkpoint_or_exit(args.small, "grow_sequnet")
     if not isinstance(small, st.Sequnet):
         sys.exit(f"grow_sequnet: {args.small} is not a Seq-U-Net checkpoint")
     if args.features <= small.C:

@@ -79,7 +79,8 @@ def main():
     if not os.path.exists(path):
         raise SystemExit(f"error: {path} not found (make data builds it)")
     classes = np.fromfile(path, dtype=np.uint8)
-    models = [(os.path.basename(p), st.load_checkpoint(p)[0].eval()) for p in args.checkpoints]
+    models = [(os.path.basename(p), st.load_checkpoint_or_exit(p, "one_step_hiss")[0].eval())
+              for p in args.checkpoints]
     history = max(m.input_size for _, m in models)
     length = int(args.seconds * RATE)
     if len(classes) < history + length + 1:

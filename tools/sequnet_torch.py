@@ -47,6 +47,7 @@ Semantic details that SPEC.md leaves implicit, found while matching the golden f
   padded window. The state dict does not record layers per block (pass it explicitly).
 """
 import math
+import sys
 
 import torch
 import torch.nn as nn
@@ -332,6 +333,15 @@ def load_checkpoint(path, wavenet_layers=None):
     if wavenet_layers is None and isinstance(ck.get("config"), dict):
         wavenet_layers = ck["config"].get("layers")  # train.py records the layers per block
     return WaveNet.from_state_dict(sd, layers=wavenet_layers), ck
+
+
+def load_checkpoint_or_exit(path, tool):
+    """load_checkpoint for command-line tools: an unreadable file ends the tool with one line
+    naming it, not a traceback."""
+    try:
+        return load_checkpoint(path)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same one-line error
+        sys.exit(f"{tool}: cannot read {path}: {e}".splitlines()[0])
 
 
 def prime_window(prompt, input_size):
