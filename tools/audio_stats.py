@@ -148,10 +148,7 @@ def main():
         print(f"{'median of these ' + str(len(rows)) + ' files':40s} {m[0]:9.2f} {m[1]:9.4f} {m[2]:7.1f} {m[3]:7.2f}")
     if args.no_reference:
         return
-    test_path = os.path.join(args.data, "test.u8")
-    if not os.path.exists(test_path):
-        raise SystemExit(f"error: {test_path} not found (make data builds it)")
-    test = mulaw.decode(np.fromfile(test_path, dtype=np.uint8))
+    test = mulaw.decode(mulaw.read_split(args.data, "test"))
     windows = [test[i: i + window] for i in range(0, len(test) - window, window)]
     ref = [stats(w) for w in windows]
     ref = np.array([r for r in ref if r is not None])

@@ -14,9 +14,13 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mulaw  # noqa: E402
+
+
 def main(data="data", out="models/training/baselines.json"):
-    train = np.fromfile(os.path.join(data, "train.u8"), dtype=np.uint8).astype(np.int64)
-    test = np.fromfile(os.path.join(data, "test.u8"), dtype=np.uint8).astype(np.int64)
+    train = mulaw.read_split(data, "train").astype(np.int64)
+    test = mulaw.read_split(data, "test").astype(np.int64)
     h = np.bincount(test, minlength=256).astype(np.float64)
     p = h / h.sum()
     nz = p > 0

@@ -59,10 +59,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    path = os.path.join(args.data, "test.u8")
-    if not os.path.exists(path):
-        raise SystemExit(f"error: {path} not found (make data builds it)")
-    classes = np.fromfile(path, dtype=np.uint8)
+    classes = mulaw.read_split(args.data, "test")
     since = samples_since_onset(mulaw.decode(classes))
 
     # every checkpoint is read before any is scored, so a bad one fails at once

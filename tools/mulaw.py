@@ -2,6 +2,8 @@
 
 Shared by make_dataset.py, baselines.py and the tests so there is one definition.
 """
+import os
+
 import numpy as np
 
 MU = 255
@@ -20,6 +22,14 @@ def decode(c):
     """uint8 classes -> float64 samples in [-1, 1]."""
     y = np.asarray(c, dtype=np.float64) / MU * 2.0 - 1.0
     return np.sign(y) * (np.exp(np.abs(y) * np.log1p(MU)) - 1.0) / MU
+
+
+def read_split(data_dir, split):
+    """The classes of DATA_DIR/SPLIT.u8 as written by make_dataset.py (uint8). A missing file ends the calling tool with one line saying how to build it."""
+    path = os.path.join(data_dir, split + ".u8")
+    if not os.path.exists(path):
+        raise SystemExit(f"error: {path} not found (make data builds it)")
+    return np.fromfile(path, dtype=np.uint8)
 
 
 if __name__ == "__main__":

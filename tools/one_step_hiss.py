@@ -75,16 +75,13 @@ def main():
         raise SystemExit("error: --windows, --seconds and --temperature must be positive")
     torch.set_num_threads(1)
 
-    path = os.path.join(args.data, "test.u8")
-    if not os.path.exists(path):
-        raise SystemExit(f"error: {path} not found (make data builds it)")
-    classes = np.fromfile(path, dtype=np.uint8)
+    classes = mulaw.read_split(args.data, "test")
     models = [(os.path.basename(p), st.load_checkpoint_or_exit(p, "one_step_hiss")[0].eval())
               for p in args.checkpoints]
     history = max(m.input_size for _, m in models)
     length = int(args.seconds * RATE)
     if len(classes) < history + length + 1:
-        raise SystemExit(f"error: {path} is shorter than one window")
+        raise SystemExit(f"error: {os.path.join(args.data, 'test.u8')} is shorter than one window")
     # first predicted sample of each window: the same for every model
     firsts = np.linspace(history, len(classes) - length - 1, args.windows).astype(np.int64)
     real = [mulaw.decode(classes[f:f + length]) for f in firsts]
