@@ -2,8 +2,10 @@
 import PackageDescription
 
 // Data flows through the targets in this order:
-//   SequnetCheckpoint (file formats) -> SequnetEngine (models, stream state,
-//   sampler) -> SequnetAudio (libsndfile, libsamplerate) -> sequnet (the command).
+//   SequnetCheckpoint (file formats) -> SequnetEngine (model families, stream
+//   state, samplers, codecs) -> SequnetAudio (libsndfile, libsamplerate) ->
+//   sequnet (the command). SequnetBench measures the engine (and alone links
+//   OpenBLAS, for its sgemv replay).
 // Release builds of the hot path drop Swift's runtime checks (the engine
 // checks shapes once at load) and, on x86-64, use AVX2 and FMA for the
 // hand-written SIMD kernels (every x86-64 CPU since 2013 has them).
@@ -35,21 +37,24 @@ let package = Package(
         // Plain -O here: this target parses untrusted files, so Swift keeps its
         // bounds and overflow checks as a second line of defence.
         .target(name: "SequnetCheckpoint"),
-        .target(name: "SequnetEngine", dependencies: ["SequnetCheckpoint", "COpenBLAS"],
+        .target(name: "SequnetEngine", dependencies: ["SequnetCheckpoint"],
+                swiftSettings: optimise),
+        .target(name: "SequnetBench",
+                dependencies: ["SequnetEngine", "COpenBLAS", .product(name: "Histogram", package: "hdrhistogram-swift")],
                 swiftSettings: optimise),
         .target(name: "SequnetAudio", dependencies: ["CSndFile", "CSampleRate"],
                 swiftSettings: optimise),
         .executableTarget(
             name: "sequnet",
             dependencies: [
-                "SequnetCheckpoint", "SequnetEngine", "SequnetAudio",
+                "SequnetCheckpoint", "SequnetEngine", "SequnetAudio", "SequnetBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: optimise),
 
         .testTarget(name: "SequnetCheckpointTests", dependencies: ["SequnetCheckpoint"]),
         .testTarget(name: "SequnetEngineTests", dependencies: ["SequnetEngine", "SequnetCheckpoint"]),
+        .testTarget(name: "SequnetBenchTests", dependencies: ["SequnetBench", "SequnetEngine"]),
         .testTarget(name: "SequnetCLITests", dependencies: ["SequnetAudio"]),
     ],
     swiftLanguageModes: [.v5]

@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import SequnetEngine
 
-/// The models' audio rate. Lengths are validated before a model is loaded,
-/// and every supported checkpoint is 16 kHz.
-let modelSampleRate = 16_000
+/// The audio rate lengths are given at. They are validated before a model
+/// is loaded; every audio model runs through the mu-law codec, at its rate.
+let modelSampleRate = MuLawAudio.sampleRate
 
 /// `--wavenet-layers N`: how a WaveNet checkpoint's layers split into blocks
 /// (the state dict records only the total).
@@ -19,6 +19,9 @@ struct WaveNetLayoutOptions: ParsableArguments {
             throw ValidationError("--wavenet-layers must be positive, got \(n)")
         }
     }
+
+    /// The value by its reference name, for `Model(contentsOf:hyperparameters:)`.
+    var hyperparameters: [String: Int] { layersPerBlock.map { ["layers_per_block": $0] } ?? [:] }
 }
 
 /// `-m/--model PATH` plus the WaveNet layout: which checkpoint to run.
@@ -38,7 +41,7 @@ struct ModelOptions: ParsableArguments {
     /// Loads the named model, or the default one.
     func load() throws -> LoadedModel {
         let path = try model ?? ModelLocator.defaultModelPath()
-        return try LoadedModel(path: path, waveNetLayersPerBlock: layout.layersPerBlock)
+        return try LoadedModel(path: path, hyperparameters: layout.hyperparameters)
     }
 }
 
@@ -66,7 +69,7 @@ struct SamplingOptions: ParsableArguments {
         }
     }
 
-    func makeSampler() -> Sampler { Sampler(temperature: temperature, minP: minP, seed: seed) }
+    func makeSampler() -> CategoricalSampler { CategoricalSampler(temperature: temperature, minP: minP, seed: seed) }
 
     /// "temperature 0.85, min-p 0.05, seed 1" for log lines.
     var summary: String {

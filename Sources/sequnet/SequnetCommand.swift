@@ -23,17 +23,14 @@ struct Sequnet: ParsableCommand {
             models/sequnet-piano.safetensors, searched in $SEQUNET_MODEL, the repository \
             next to the executable, then ./models/.
             """,
-        // A new subcommand goes in Commands/<Name>.swift and is listed here
-        // (`bench` is planned); shared options live in Options.swift.
+        // A new subcommand goes in Commands/<Name>.swift and is listed here;
+        // shared options live in Options.swift.
         subcommands: [Generate.self, Stream.self, Score.self, Logits.self, Info.self, Convert.self, Bench.self])
 
     /// Our own entry point instead of ArgumentParser's, so that every error is
     /// one `error: ...` line on stderr (ArgumentParser prints usage after
     /// validation errors) and the process-wide setup happens once.
     static func main() {
-        // One BLAS thread: batch-1 products are too small to split, and it
-        // keeps a seed's output identical from run to run.
-        setBLASThreads(1)
         // Writes to a closed pipe must fail with EPIPE, not kill us.
         ignoreBrokenPipeSignal()
         do {

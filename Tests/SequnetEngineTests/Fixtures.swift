@@ -30,6 +30,7 @@ enum Fixtures {
 
     static func model(_ name: String) throws -> Model {
         let info = try info(name)
-        return try Model(contentsOf: path("\(name).pt"), waveNetLayersPerBlock: info["layers"] as? Int)
+        let layers = (info["layers"] as? Int).map { ["layers_per_block": $0] } ?? [:]
+        return try Model(contentsOf: path("\(name).pt"), hyperparameters: layers)
     }
 }

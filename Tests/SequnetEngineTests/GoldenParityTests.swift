@@ -18,7 +18,7 @@ final class GoldenParityTests: XCTestCase {
         let prompt = try Fixtures.bytes("\(name).prompt.u8")
         let steps = try Fixtures.bytes("\(name).steps.u8")
         let expected = try Fixtures.floats("\(name).logits.f32")
-        let classes = model.config.classes
+        let classes = model.config.output.count
         XCTAssertEqual(expected.count, (steps.count + 1) * classes)
 
         let stream = model.makeStream()
@@ -31,7 +31,7 @@ final class GoldenParityTests: XCTestCase {
         }
         compare(row: 0)
         for (i, cls) in steps.enumerated() {
-            stream.step(cls)
+            stream.step(Int(cls))
             compare(row: i + 1)
         }
         return worst
@@ -79,7 +79,7 @@ final class GoldenParityTests: XCTestCase {
         let a = model.makeStream(), b = model.makeStream()
         a.prime(with: try Fixtures.bytes("\(name).prompt.u8"))
         b.prime(with: [])
-        for cls in steps.prefix(50) { b.step(cls) }   // disturb b; a must not notice
+        for cls in steps.prefix(50) { b.step(Int(cls)) }   // disturb b; a must not notice
         let expected = try Fixtures.floats("\(name).logits.f32")
         for k in 0..<256 { XCTAssertEqual(a.logits[k], expected[k], accuracy: Self.tolerance) }
     }
@@ -91,7 +91,7 @@ final class GoldenParityTests: XCTestCase {
         let stream = model.makeStream()
         stream.prime(with: prompt)
         let first = Array(stream.logits)
-        for cls in prompt.prefix(37) { stream.step(cls) }
+        for cls in prompt.prefix(37) { stream.step(Int(cls)) }
         stream.prime(with: prompt)
         XCTAssertEqual(Array(stream.logits), first)
     }

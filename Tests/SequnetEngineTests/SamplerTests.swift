@@ -5,13 +5,13 @@ final class SamplerTests: XCTestCase {
     func testTemperatureZeroTakesTheArgmax() {
         var logits = [Float](repeating: 0, count: 256)
         logits[42] = 3
-        var sampler = Sampler(temperature: 0, seed: 1)
+        let sampler = CategoricalSampler(temperature: 0, seed: 1)
         logits.withUnsafeBufferPointer { XCTAssertEqual(sampler.sample($0), 42) }
     }
 
     func testSameSeedGivesTheSameDraws() {
         let logits = (0..<256).map { Float(sin(Double($0) / 7)) }
-        var a = Sampler(temperature: 1, seed: 99), b = Sampler(temperature: 1, seed: 99)
+        let a = CategoricalSampler(temperature: 1, seed: 99), b = CategoricalSampler(temperature: 1, seed: 99)
         logits.withUnsafeBufferPointer { p in
             let drawsA = (0..<500).map { _ in a.sample(p) }
             let drawsB = (0..<500).map { _ in b.sample(p) }
@@ -24,7 +24,7 @@ final class SamplerTests: XCTestCase {
         var logits = [Float](repeating: -1e9, count: 256)
         logits[0] = log(3)
         logits[1] = 0
-        var sampler = Sampler(temperature: 1, seed: 5)
+        let sampler = CategoricalSampler(temperature: 1, seed: 5)
         var zeros = 0
         let n = 40_000
         logits.withUnsafeBufferPointer { p in
@@ -40,11 +40,11 @@ final class SamplerTests: XCTestCase {
         logits[0] = 0
         logits[1] = log(0.5)
         logits[2] = log(0.04)
-        var sampler = Sampler(temperature: 1, minP: 0.05, seed: 3)
+        let sampler = CategoricalSampler(temperature: 1, minP: 0.05, seed: 3)
         var counts = [Int](repeating: 0, count: 256)
         let n = 40_000
         logits.withUnsafeBufferPointer { p in
-            for _ in 0..<n { counts[Int(sampler.sample(p))] += 1 }
+            for _ in 0..<n { counts[sampler.sample(p)] += 1 }
         }
         XCTAssertEqual(counts[2], 0)
         XCTAssertEqual(counts[0] + counts[1], n)
@@ -56,7 +56,7 @@ final class SamplerTests: XCTestCase {
         var logits = [Float](repeating: -1e9, count: 256)
         logits[7] = 0
         logits[8] = log(0.2)
-        var sampler = Sampler(temperature: 0.5, minP: 0.05, seed: 4)
+        let sampler = CategoricalSampler(temperature: 0.5, minP: 0.05, seed: 4)
         logits.withUnsafeBufferPointer { p in
             for _ in 0..<2_000 { XCTAssertEqual(sampler.sample(p), 7) }
         }

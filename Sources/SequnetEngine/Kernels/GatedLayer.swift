@@ -1,14 +1,12 @@
-import Foundation
-
 /// One gated residual layer, `out = identity + tanh(F·w + bf) * sigmoid(G·w + bg)`,
 /// with filter F and gate G stacked into a single `[2*outputs, columns]`
 /// matrix whose columns are tap-major, oldest tap first, so that it multiplies
-/// a ring buffer's contiguous window directly. Stored packed for the panel
-/// kernel (`PanelMatrix`), which beat OpenBLAS sgemv on every layer shape we
-/// measured (1.05x on the paper model's largest, up to 3.5x on small ones).
+/// a ring buffer's contiguous window directly. Stored packed (`PackedMatrix`),
+/// whose panel kernel beat OpenBLAS sgemv on every layer shape we measured
+/// but one (see README, "Kernel by shape").
 public struct GatedLayerWeights: @unchecked Sendable {
     /// `[2*outputs, columns]`: rows 0..<outputs are the filter, the rest the gate.
-    public let matrix: PanelMatrix
+    public let matrix: PackedMatrix
     /// `[2*outputs]`: filter bias then gate bias.
     public let bias: FloatBuffer
     public let outputs: Int
@@ -17,32 +15,29 @@ public struct GatedLayerWeights: @unchecked Sendable {
     /// `rowMajor` is `[2*outputs, columns]`.
     public init(rowMajor: [Float], bias: [Float], outputs: Int, columns: Int) {
         precondition(rowMajor.count == 2 * outputs * columns && bias.count == 2 * outputs)
-        matrix = rowMajor.withUnsafeBufferPointer {
-            PanelMatrix(rowMajor: $0.baseAddress!, rows: 2 * outputs, columns: columns)
-        }
+        matrix = PackedMatrix(rowMajor: rowMajor, rows: 2 * outputs, columns: columns)
         self.bias = FloatBuffer(bias)
         self.outputs = outputs
     }
 
     /// Multiply-adds per application.
-    public var multiplyAdds: Int { 2 * outputs * columns }
-    /// Bytes of weights read per application.
-    public var weightBytes: Int { (2 * outputs * columns + bias.count) * MemoryLayout<Float>.size }
+    public var multiplyAdds: Int { matrix.multiplyAdds }
+    /// Bytes of weights read per application: the matrix and the (fp32) bias.
+    public var weightBytes: Int { matrix.bytesPerProduct + bias.count * MemoryLayout<Float>.size }
 
     /// A borrowed, reference-count-free view for the hot path.
     var kernel: GatedKernel {
-        GatedKernel(matrix: UnsafePointer(matrix.storage.pointer), bias: UnsafePointer(bias.pointer),
-                    outputs: outputs, columns: columns)
+        GatedKernel(matrix: matrix.view, bias: UnsafePointer(bias.pointer), outputs: outputs)
     }
 }
 
 /// Raw pointers to one gated layer's weights. The owning `GatedLayerWeights`
 /// lives in the model, which every stream state keeps alive.
 struct GatedKernel {
-    let matrix: UnsafePointer<Float>
+    let matrix: PackedMatrixView
     let bias: UnsafePointer<Float>
     let outputs: Int
-    let columns: Int
+    var columns: Int { matrix.columns }
 
     /// Applies the layer to `window` (`columns` floats) and writes
     /// `identity + tanh(filter) * sigmoid(gate)` to `output`, which may alias
@@ -51,8 +46,23 @@ struct GatedKernel {
     func apply(window: UnsafePointer<Float>, identity: UnsafePointer<Float>,
                output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         scratch.update(from: bias, count: 2 * outputs)
-        panelMatVec(matrix, rows: 2 * outputs, columns: columns, window, scratch)
+        matrix.multiplyAccumulate(window, into: scratch)
         gatedResidual(preActivation: scratch, outputs: outputs, identity: identity, output: output)
+    }
+
+    /// A transposed stride-2 gated layer packed as `[now filter; now gate;
+    /// next filter; next gate]` (`outputs` is 2C): computes both fine-rate
+    /// outputs of the newest coarse vector, `identity`, from the window of
+    /// coarse vectors. `scratch` holds `2*outputs` floats.
+    @inline(__always)
+    func applyUpsampling(window: UnsafePointer<Float>, identity: UnsafePointer<Float>,
+                         now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
+                         scratch: UnsafeMutablePointer<Float>) {
+        let c = outputs / 2
+        scratch.update(from: bias, count: 4 * c)
+        matrix.multiplyAccumulate(window, into: scratch)
+        gatedResidual(preActivation: scratch, outputs: c, identity: identity, output: now)
+        gatedResidual(preActivation: scratch + 2 * c, outputs: c, identity: identity, output: next)
     }
 }
 

@@ -1,5 +1,3 @@
-import SequnetCheckpoint
-
 /// Why a state dict could not become a model. Each renders as one line.
 public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
     case missingTensor(String)
@@ -8,6 +6,14 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
     case nonFinite(name: String, index: Int)
     case unknownArchitecture(String)
     case invalidHyperParameter(String)
+    /// A metadata field says `metadata` where the tensors say `tensors`.
+    case metadataContradicts(field: String, metadata: String, tensors: String)
+    /// The metadata cannot be read as sequnet metadata.
+    case invalidMetadata(String)
+    /// No codec handles the network's inputs and outputs.
+    case noCodec(String)
+    /// Any of the above, in the named file.
+    indirect case inFile(path: String, ModelLoadError)
 
     public var description: String {
         switch self {
@@ -21,42 +27,20 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
         case .nonFinite(let name, let index):
             return "tensor '\(name)' holds a NaN or infinite value (element \(index))"
         case .unknownArchitecture(let what):
-            return "not a Seq-U-Net or WaveNet checkpoint: \(what)"
+            let families = ModelRegistry.families.map { $0.familyName }
+            let list = families.count <= 1 ? families.joined()
+                : families.dropLast().joined(separator: ", ") + " or " + families.last!
+            return "not a \(list) checkpoint: \(what)"
         case .invalidHyperParameter(let what):
             return "invalid hyper-parameters: \(what)"
+        case .metadataContradicts(let field, let metadata, let tensors):
+            return "metadata says \(field) \(metadata), but the tensors say \(tensors)"
+        case .invalidMetadata(let what):
+            return "invalid metadata: \(what)"
+        case .noCodec(let what):
+            return "no codec for this model: \(what)"
+        case .inFile(let path, let error):
+            return "\(path): \(error)"
         }
-    }
-}
-
-/// Hands out a state dict's tensors by name with shape checks, and at the end
-/// reports any tensor nobody asked for: loading is strict both ways.
-struct TensorReader {
-    let dict: StateDict
-    private(set) var used = Set<String>()
-
-    init(_ dict: StateDict) { self.dict = dict }
-
-    /// The tensor `name`, which must have exactly `shape` and only finite values.
-    mutating func take(_ name: String, shape: [Int]) throws -> Tensor {
-        guard let tensor = dict.tensors[name] else { throw ModelLoadError.missingTensor(name) }
-        guard tensor.shape == shape else {
-            throw ModelLoadError.wrongShape(name: name, expected: shape, actual: tensor.shape)
-        }
-        if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
-            throw ModelLoadError.nonFinite(name: name, index: bad)
-        }
-        used.insert(name)
-        return tensor
-    }
-
-    /// The shape of `name` if present, without taking it.
-    func shape(of name: String) -> [Int]? { dict.tensors[name]?.shape }
-
-    func has(_ name: String) -> Bool { dict.tensors[name] != nil }
-
-    /// Throws if any tensor was not taken.
-    func finish() throws {
-        let extra = dict.names.filter { !used.contains($0) }
-        if !extra.isEmpty { throw ModelLoadError.unexpectedTensors(extra) }
     }
 }

@@ -30,7 +30,7 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedModel(path: input, waveNetLayersPerBlock: layout.layersPerBlock)
+        let loaded = try LoadedModel(path: input, hyperparameters: layout.hyperparameters)
         let dict = loaded.model.exportStateDict()
         try writeSafetensors(dict, toPath: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? nil

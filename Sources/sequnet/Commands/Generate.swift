@@ -38,22 +38,23 @@ struct Generate: ParsableCommand {
         Interrupt.install()
         let loaded = try modelOptions.load()
         let model = loaded.model
-        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0, sampleRate: model.sampleRate) } ?? []
-        let count = length.sampleCount ?? Int(Self.defaultSeconds * Double(model.sampleRate))
+        let rate = MuLawAudio.sampleRate
+        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0) } ?? []
+        let count = length.sampleCount ?? Int(Self.defaultSeconds * Double(rate))
 
-        let sink = try openSampleSink(output, sampleRate: model.sampleRate)
-        var sampler = sampling.makeSampler()
-        Console.error("generating \(grouped(count)) samples (\(String(format: "%.2f", Double(count) / Double(model.sampleRate))) s) "
+        let sink = try openSampleSink(output, sampleRate: rate)
+        let sampler = sampling.makeSampler()
+        Console.error("generating \(grouped(count)) samples (\(String(format: "%.2f", Double(count) / Double(rate))) s) "
                       + "with \(loaded.summary) from \(loaded.path), \(sampling.summary)"
                       + (prompt.isEmpty ? "" : ", prompt \(grouped(prompt.count)) samples"))
 
         let stream = model.makeStream()
         if !prompt.isEmpty { stream.prime(with: prompt) }
         try writeClasses(prompt, to: sink)
-        var progress = ProgressLine(label: "generate", total: count, sampleRate: model.sampleRate)
+        var progress = ProgressLine(label: "generate", total: count, sampleRate: rate)
         let result: GenerationResult
         do {
-            result = try generate(stream: stream, sampler: &sampler, count: count, chunk: 4096,
+            result = try generate(stream: stream, sampler: sampler, count: count, chunk: 4096,
                                   to: sink, progress: &progress)
         } catch {
             try? sink.finish()   // a valid (short) file beats a torn one
@@ -68,6 +69,6 @@ struct Generate: ParsableCommand {
         }
         Console.error(String(format: "wrote %@ samples to %@ in %.2f s (%.0f samples/s, %.2fx real time)",
                              grouped(total), sink.displayName, result.seconds, result.samplesPerSecond,
-                             result.samplesPerSecond / Double(model.sampleRate)))
+                             result.samplesPerSecond / Double(rate)))
     }
 }

@@ -14,66 +14,86 @@ struct Info: ParsableCommand {
 
     func run() throws {
         let loaded = try modelOptions.load()
-        let model = loaded.model
-        let config = model.config
-        let rate = Double(model.sampleRate)
-        let stateBytes = model.makeStream().stateBytes
-
-        var hyper: [(String, Int)] = [("classes", config.classes)]
-        let architecture: String
-        switch config {
-        case .seqUNet(let c):
-            architecture = "Seq-U-Net"
-            hyper += [("features", c.features), ("levels", c.levels), ("depth", c.depth), ("kernel_size", c.kernelSize)]
-        case .waveNet(let c):
-            architecture = "WaveNet"
-            hyper += [("layers_per_block", c.layersPerBlock), ("blocks", c.blocks),
-                      ("residual_channels", c.residualChannels), ("dilation_channels", c.dilationChannels),
-                      ("skip_channels", c.skipChannels), ("kernel_size", c.kernelSize)]
-        }
-        let receptiveMs = Double(config.receptiveField) / rate * 1000
-
+        let report = InfoReport(loaded, stateBytes: loaded.model.makeStream().stateBytes)
         if json {
-            var object: [String: Any] = [
-                "path": loaded.path,
-                "format": loaded.format.rawValue,
-                "architecture": config.architectureName,
-                "hyperparameters": Dictionary(uniqueKeysWithValues: hyper),
-                "parameters": model.parameterCount,
-                "input_size": config.inputSize,
-                "receptive_field_samples": config.receptiveField,
-                "receptive_field_ms": receptiveMs,
-                "time_scales": config.timeScales,
-                "cycle_samples": config.cycles,
-                "multiply_adds_per_sample": model.multiplyAddsPerSample,
-                "weight_bytes_per_sample": model.weightBytesPerSample,
-                "weight_bytes": model.weightBytes,
-                "state_bytes": stateBytes,
-                "sample_rate": model.sampleRate,
-            ]
-            object["load_seconds"] = loaded.loadSeconds
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
+        let model = loaded.model, config = model.config, codec = model.codec
+        let rate = report.sampleRate ?? 1
+        let unit = codec.stepsPerSecond == nil ? "steps" : "samples"
         let rows: [(String, String)] = [
             ("model", "\(loaded.path) (\(loaded.format))"),
-            ("architecture", "\(architecture) (\(config.architectureName))"),
-            ("hyper-parameters", hyper.map { "\($0.0.replacingOccurrences(of: "_", with: " ")) \($0.1)" }.joined(separator: ", ")),
-            ("parameters", "\(grouped(model.parameterCount)) (\(humanBytes(Double(model.weightBytes))) of float32 weights)"),
-            ("input size", "\(grouped(config.inputSize)) samples (the reference's priming window)"),
-            ("receptive field", String(format: "%@ samples (%.2f ms at %d Hz)", grouped(config.receptiveField), receptiveMs, model.sampleRate)),
-            ("time scales", config.cycles > 1 ? "\(config.timeScales) (a clock cycle of \(config.cycles) samples)" : "\(config.timeScales)"),
+            ("architecture", "\(type(of: config).familyName) (\(report.architecture))"),
+            ("hyper-parameters", config.hyperparameters.map { "\($0.name.replacingOccurrences(of: "_", with: " ")) \($0.value)" }
+                .joined(separator: ", ")),
+            ("parameters", "\(grouped(model.parameterCount)) (\(humanBytes(Double(model.weightBytes))) of \(model.precision) weights)"),
+            ("input size", "\(grouped(config.inputSize)) \(unit) (the reference's priming window)"),
+            ("receptive field", report.receptiveFieldMs.map {
+                String(format: "%@ samples (%.2f ms at %d Hz)", grouped(config.receptiveField), $0, rate)
+            } ?? "\(grouped(config.receptiveField)) steps"),
+            ("time scales", config.cycles > 1 ? "\(config.timeScales) (a clock cycle of \(config.cycles) \(unit))" : "\(config.timeScales)"),
             ("multiply-adds", String(format: "%@ per sample (%.3f G/s at real time)",
-                                     grouped(Int(model.multiplyAddsPerSample.rounded())), model.multiplyAddsPerSample * rate / 1e9)),
+                                     grouped(Int(model.multiplyAddsPerSample.rounded())), model.multiplyAddsPerSample * Double(rate) / 1e9)),
             ("weight bytes", String(format: "%@ per sample (%@/s at real time)",
-                                    grouped(Int(model.weightBytesPerSample.rounded())), humanBytes(model.weightBytesPerSample * rate))),
-            ("stream state", humanBytes(Double(stateBytes))),
-            ("audio", "\(model.sampleRate) Hz mono, \(config.classes)-class mu-law"),
+                                    grouped(Int(model.weightBytesPerSample.rounded())), humanBytes(model.weightBytesPerSample * Double(rate)))),
+            ("stream state", humanBytes(Double(report.stateBytes))),
+            (codec.stepsPerSecond != nil ? "audio" : "data", codec.description),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         for (key, value) in rows {
             print(key + ":" + String(repeating: " ", count: width - key.count + 1) + value)
         }
+    }
+}
+
+/// `info --json` output.
+struct InfoReport: Encodable {
+    var path: String
+    var format: String
+    var architecture: String
+    var hyperparameters: [String: Int]
+    var parameters: Int
+    var inputSize: Int
+    var receptiveFieldSamples: Int
+    var receptiveFieldMs: Double?
+    var timeScales: Int
+    var cycleSamples: Int
+    var multiplyAddsPerSample: Double
+    var weightBytesPerSample: Double
+    var weightBytes: Int
+    var stateBytes: Int
+    var sampleRate: Int?
+    var loadSeconds: Double
+
+    init(_ loaded: LoadedModel, stateBytes: Int) {
+        let model = loaded.model, config = model.config
+        path = loaded.path
+        format = loaded.format.rawValue
+        architecture = type(of: config).architecture
+        hyperparameters = Dictionary(config.hyperparameters.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        parameters = model.parameterCount
+        inputSize = config.inputSize
+        receptiveFieldSamples = config.receptiveField
+        sampleRate = model.codec.stepsPerSecond
+        receptiveFieldMs = sampleRate.map { Double(config.receptiveField) / Double($0) * 1000 }
+        timeScales = config.timeScales
+        cycleSamples = config.cycles
+        multiplyAddsPerSample = model.multiplyAddsPerSample
+        weightBytesPerSample = model.weightBytesPerSample
+        weightBytes = model.weightBytes
+        self.stateBytes = stateBytes
+        loadSeconds = loaded.loadSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case path, format, architecture, hyperparameters, parameters
+        case inputSize = "input_size", receptiveFieldSamples = "receptive_field_samples"
+        case receptiveFieldMs = "receptive_field_ms", timeScales = "time_scales", cycleSamples = "cycle_samples"
+        case multiplyAddsPerSample = "multiply_adds_per_sample", weightBytesPerSample = "weight_bytes_per_sample"
+        case weightBytes = "weight_bytes", stateBytes = "state_bytes", sampleRate = "sample_rate"
+        case loadSeconds = "load_seconds"
     }
 }

@@ -35,14 +35,14 @@ struct Logits: ParsableCommand {
     func run() throws {
         let loaded = try modelOptions.load()
         let model = loaded.model
-        let prompt = try readClasses(promptClasses, classes: model.config.classes)
-        let feed = try readClasses(feedClasses, classes: model.config.classes)
+        let classes = model.config.output.count
+        let prompt = try readClasses(promptClasses, classes: classes)
+        let feed = try readClasses(feedClasses, classes: classes)
 
         let out = try RawOutput.open(path: output)
         let stream = model.makeStream()
         stream.prime(with: prompt)
         // Rows are batched into one write per 64 to keep system calls few.
-        let classes = stream.classes
         var rows = [Float](); rows.reserveCapacity(64 * classes)
         func emit(flush: Bool) throws {
             rows.append(contentsOf: stream.logits)
@@ -53,7 +53,7 @@ struct Logits: ParsableCommand {
         }
         try emit(flush: feed.isEmpty)
         for (i, cls) in feed.enumerated() {
-            stream.step(cls)
+            stream.step(Int(cls))
             try emit(flush: i == feed.count - 1)
         }
         try out.close()

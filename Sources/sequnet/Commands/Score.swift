@@ -28,13 +28,14 @@ struct Score: ParsableCommand {
         Interrupt.install()
         let loaded = try modelOptions.load()
         let model = loaded.model
-        let recording = try readMonoAudio(atPath: audio, resampledTo: model.sampleRate)
-        let classes = recording.samples.map { MuLaw.encode($0) }
+        let rate = MuLawAudio.sampleRate
+        let recording = try readMonoAudio(atPath: audio, resampledTo: rate)
+        let classes = recording.samples.map { Int(MuLawAudio.encode($0)) }
         guard !classes.isEmpty else { throw CLIError.emptyInput("audio file '\(audio)'") }
 
         let start = now()
         let stream = model.makeStream()   // primed with silence
-        var progress = ProgressLine(label: "score", total: classes.count, sampleRate: model.sampleRate)
+        var progress = ProgressLine(label: "score", total: classes.count, sampleRate: rate)
         var totalNats = 0.0
         var scored = 0
         for (i, cls) in classes.enumerated() {
@@ -44,7 +45,7 @@ struct Score: ParsableCommand {
             }
             // A NaN would otherwise come out as "-nan bits/sample", status 0.
             guard allFinite(stream.logits) else { throw CLIError.nonFiniteScore(sample: i) }
-            totalNats += negativeLogLikelihood(stream.logits, Int(cls))
+            totalNats += negativeLogLikelihood(stream.logits, cls)
             scored += 1
             if i + 1 < classes.count { stream.step(cls) }
         }
@@ -54,11 +55,11 @@ struct Score: ParsableCommand {
             throw CLIError.interrupted("scored \(grouped(scored)) of \(grouped(classes.count)) samples")
         }
         let bits = totalNats / M_LN2 / Double(scored)
-        let seconds = Double(scored) / Double(model.sampleRate)
+        let seconds = Double(scored) / Double(rate)
 
         if json {
             let report = ScoreReport(bitsPerSample: bits, samples: scored, seconds: seconds, model: loaded.path,
-                                     architecture: model.config.architectureName, wallSeconds: wall)
+                                     architecture: type(of: model.config).architecture, wallSeconds: wall)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))

@@ -34,18 +34,19 @@ struct Stream: ParsableCommand {
         Interrupt.install()
         let loaded = try modelOptions.load()
         let model = loaded.model
-        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0, sampleRate: model.sampleRate) } ?? []
+        let rate = MuLawAudio.sampleRate
+        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0) } ?? []
         let count = length.sampleCount
-        var sampler = sampling.makeSampler()
+        let sampler = sampling.makeSampler()
         Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "
-                      + "from \(loaded.path): raw s16le, mono, \(model.sampleRate) Hz")
+                      + "from \(loaded.path): raw s16le, mono, \(rate) Hz")
         let stream = model.makeStream()
         if !prompt.isEmpty { stream.prime(with: prompt) }
         let sink = RawSink(.standardOutput())
-        var progress = ProgressLine(label: "stream", total: count, sampleRate: model.sampleRate)
+        var progress = ProgressLine(label: "stream", total: count, sampleRate: rate)
         let result: GenerationResult
         do {
-            result = try generate(stream: stream, sampler: &sampler, count: count, chunk: chunk,
+            result = try generate(stream: stream, sampler: sampler, count: count, chunk: chunk,
                                   to: sink, progress: &progress)
         } catch AudioError.outputClosed {
             if progress.enabled { Console.errorRaw("\n") }

@@ -1,4 +1,5 @@
 import Foundation
+import SequnetBench
 
 #if canImport(Glibc)
 import Glibc
@@ -69,8 +70,4 @@ func humanBytes(_ bytes: Double) -> String {
 }
 
 /// Monotonic seconds.
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
+func now() -> Double { MonotonicClock.seconds() }

@@ -33,11 +33,11 @@ func openSampleSink(_ path: String, sampleRate: Int) throws -> SampleSink {
 }
 
 /// Decoded mu-law as 16-bit PCM, one entry per class.
-let pcmOfClass: [Int16] = (0..<256).map { pcm16(MuLaw.decode(UInt8($0))) }
+let pcmOfClass: [Int16] = (0..<MuLawAudio.classes).map { pcm16(MuLawAudio.decode(UInt8($0))) }
 
 /// Writes classes as decoded mu-law PCM (used for the prompt, which the
 /// output repeats in front of the continuation, as the reference does).
-func writeClasses(_ classes: [UInt8], to sink: SampleSink, chunk: Int = 4096) throws {
+func writeClasses(_ classes: [Int], to sink: SampleSink, chunk: Int = 4096) throws {
     var pcm = [Int16](repeating: 0, count: chunk)
     var start = 0
     while start < classes.count {
@@ -64,7 +64,7 @@ struct GenerationResult {
 /// back. Writes in chunks of `chunk` samples (the latency of a stream, the
 /// granularity of interruption). `count` nil runs until interrupted or the
 /// output closes.
-func generate(stream: StreamState, sampler: inout Sampler, count: Int?, chunk: Int,
+func generate(stream: StreamState, sampler: CategoricalSampler, count: Int?, chunk: Int,
               to sink: SampleSink, progress: inout ProgressLine) throws -> GenerationResult {
     var pcm = [Int16](repeating: 0, count: chunk)
     var done = 0
@@ -82,7 +82,7 @@ func generate(stream: StreamState, sampler: inout Sampler, count: Int?, chunk: I
             for i in 0..<n {
                 guard allFinite(stream.logits) else { produced = i; return }
                 let cls = sampler.sample(stream.logits)
-                out[i] = pcmOfClass[Int(cls)]
+                out[i] = pcmOfClass[cls]
                 if !(isLastChunk && i == n - 1) { stream.step(cls) }
             }
         }
@@ -99,10 +99,10 @@ func generate(stream: StreamState, sampler: inout Sampler, count: Int?, chunk: I
     return GenerationResult(generated: done, interrupted: interrupted, seconds: now() - start)
 }
 
-/// Reads an audio prompt as mu-law classes at the model's rate.
-func promptClasses(fromAudio path: String, sampleRate: Int) throws -> [UInt8] {
-    let audio = try readMonoAudio(atPath: path, resampledTo: sampleRate)
-    return audio.samples.map { MuLaw.encode($0) }
+/// Reads an audio prompt as mu-law classes at the codec's rate.
+func promptClasses(fromAudio path: String) throws -> [Int] {
+    let audio = try readMonoAudio(atPath: path, resampledTo: MuLawAudio.sampleRate)
+    return audio.samples.map { Int(MuLawAudio.encode($0)) }
 }
 
 /// Whether no value is NaN or infinite, as one max over the bits with the

@@ -42,35 +42,26 @@ enum ModelLocator {
     }
 }
 
-/// A model together with where it came from, for messages and `info`.
+/// A model together with where it came from and how long it took to load,
+/// for messages and `info`.
 struct LoadedModel {
     let model: Model
     let path: String
-    let format: CheckpointFormat
     let loadSeconds: Double
 
-    /// Reads the checkpoint (format by content) and builds the model strictly:
-    /// every tensor must be used and have the expected shape.
-    init(path: String, waveNetLayersPerBlock: Int?) throws {
+    /// Reads the checkpoint (format by content) and builds the model strictly
+    /// (`Model(contentsOf:)`): every tensor must be used and have the expected
+    /// shape, and the metadata must agree with the tensors.
+    init(path: String, hyperparameters: [String: Int]) throws {
         let start = now()
-        let dict = try readCheckpoint(atPath: path)
-        do {
-            model = try Model(stateDict: dict, waveNetLayersPerBlock: waveNetLayersPerBlock)
-        } catch let error as ModelLoadError {
-            throw CLIError.invalidInput("\(path): \(error)")
-        }
+        model = try Model(contentsOf: path, hyperparameters: hyperparameters)
         self.path = path
-        format = dict.format
         loadSeconds = now() - start
     }
 
+    /// The format the checkpoint was read as.
+    var format: CheckpointFormat { model.sourceFormat ?? .safetensors }
+
     /// "Seq-U-Net C=16 L=4 D=1 K=5" / "WaveNet 4x2 R=16 Dc=16 S=32".
-    var summary: String {
-        switch model.config {
-        case .seqUNet(let c):
-            return "Seq-U-Net C=\(c.features) L=\(c.levels) D=\(c.depth) K=\(c.kernelSize)"
-        case .waveNet(let c):
-            return "WaveNet \(c.layersPerBlock)x\(c.blocks) R=\(c.residualChannels) Dc=\(c.dilationChannels) S=\(c.skipChannels)"
-        }
-    }
+    var summary: String { model.config.description }
 }

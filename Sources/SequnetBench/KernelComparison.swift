@@ -1,11 +1,12 @@
 import COpenBLAS
 import Foundation
+import SequnetEngine
 
 /// One matrix shape of a model, timed with the engine's panel kernel and with
 /// OpenBLAS sgemv on the same weights, each in a hot loop (weights in cache
 /// as far as they fit). It answers, shape by shape, which of the two a layer
 /// of that shape should use.
-public struct KernelTiming: Sendable {
+public struct KernelTiming: Sendable, Encodable {
     public let rows: Int
     public let columns: Int
     /// Layers of the model with this shape.
@@ -16,6 +17,10 @@ public struct KernelTiming: Sendable {
 
     /// How many times faster the panel kernel is than sgemv on this shape.
     public var panelSpeedup: Double { sgemvNanos / panelNanos }
+
+    enum CodingKeys: String, CodingKey {
+        case rows, columns, count = "layers", panelNanos = "panel_ns", sgemvNanos = "sgemv_ns"
+    }
 }
 
 extension SGEMVReplay {
@@ -32,11 +37,11 @@ extension SGEMVReplay {
         }
         return order.map { shape in
             let rowMajor = firstMatrix[shape]!
-            let panel = PanelMatrix(rowMajor: rowMajor, rows: shape.rows, columns: shape.columns)
+            let panel = PackedMatrix(rowMajor: rowMajor, rows: shape.rows, columns: shape.columns)
             let x = FloatBuffer(count: shape.columns), y = FloatBuffer(count: shape.rows)
             for j in 0..<shape.columns { x[j] = Float(j % 5) * 0.01 }
             // Calls per run: enough for the run to take secondsPerShape / 10 at 50 GB/s.
-            let bytes = Double(shape.rows * shape.columns * 4)
+            let bytes = Double(shape.rows * shape.columns * MemoryLayout<Float>.size)
             let calls = max(16, Int(secondsPerShape / 10 * 50e9 / bytes))
             let panelNanos = Self.medianNanos(calls: calls) { panel.multiplyAccumulate(x.pointer, into: y.pointer) }
             let sgemvNanos = Self.medianNanos(calls: calls) {
@@ -57,9 +62,9 @@ extension SGEMVReplay {
     private static func medianNanos(calls: Int, _ body: () -> Void) -> Double {
         var perCall: [Double] = []
         for run in 0..<6 {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = MonotonicClock.nanoseconds()
             for _ in 0..<calls { body() }
-            let nanos = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(calls)
+            let nanos = Double(MonotonicClock.nanoseconds() - start) / Double(calls)
             if run > 0 { perCall.append(nanos) }
         }
         return perCall.sorted()[perCall.count / 2]

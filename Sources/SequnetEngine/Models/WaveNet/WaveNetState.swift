@@ -1,7 +1,7 @@
 /// One independent WaveNet stream: per layer, the inputs of the last d steps
 /// (its dilation), and every layer's gated output for the deferred skip sum.
 /// Allocated once; `step` allocates nothing.
-public final class WaveNetState: @unchecked Sendable {
+public final class WaveNetState: NetworkState, @unchecked Sendable {
     public let weights: WaveNetWeights
     private let config: WaveNetConfig
 
@@ -11,8 +11,9 @@ public final class WaveNetState: @unchecked Sendable {
     private let history: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     private let dilations: UnsafeMutablePointer<Int>
     private let kernels: UnsafeMutablePointer<GatedKernel>
-    private let residual: UnsafeMutablePointer<UnsafePointer<Float>>
+    private let residual: UnsafeMutablePointer<PackedMatrixView>
     private let residualBias: UnsafeMutablePointer<UnsafePointer<Float>>
+    private let skipAll: PackedMatrixView, end1: PackedMatrixView, end2: PackedMatrixView
     private var time = 0
     private let x: UnsafeMutablePointer<Float>        // R
     private let gated: UnsafeMutablePointer<Float>    // 2Dc pre-activation
@@ -20,12 +21,15 @@ public final class WaveNetState: @unchecked Sendable {
     private let skip: UnsafeMutablePointer<Float>     // S
     private let hidden: UnsafeMutablePointer<Float>   // S
     /// The latest logits, `classes` floats.
-    public let logits: UnsafeMutablePointer<Float>
+    public let outputs: UnsafeMutablePointer<Float>
 
     public init(weights: WaveNetWeights) {
         self.weights = weights
         let config = weights.config
         self.config = config
+        skipAll = weights.skipAll.view
+        end1 = weights.end1.view
+        end2 = weights.end2.view
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
         let layers = config.layerCount
         let dilationList = (0..<layers).map { config.dilation(ofLayer: $0) }
@@ -45,7 +49,7 @@ public final class WaveNetState: @unchecked Sendable {
             dilations[l] = dilationList[l]
             (history + l).initialize(to: carve(dilationList[l] * r))
             (kernels + l).initialize(to: weights.dilated[l].kernel)
-            (residual + l).initialize(to: UnsafePointer(weights.residual[l].storage.pointer))
+            (residual + l).initialize(to: weights.residual[l].view)
             (residualBias + l).initialize(to: UnsafePointer(weights.residualBias[l].pointer))
         }
         x = carve(r)
@@ -53,7 +57,7 @@ public final class WaveNetState: @unchecked Sendable {
         zAll = carve(layers * dc)
         skip = carve(s)
         hidden = carve(s)
-        logits = carve(config.classes)
+        outputs = carve(config.classes)
     }
 
     deinit {
@@ -61,16 +65,19 @@ public final class WaveNetState: @unchecked Sendable {
         residual.deallocate(); residualBias.deallocate()
     }
 
-    var stateBytes: Int { arena.count * MemoryLayout<Float>.size }
+    public var stateBytes: Int { arena.count * MemoryLayout<Float>.size }
 
-    func reset() {
+    /// One clock rate: nothing to schedule.
+    public var nextTickLevel: Int { 0 }
+
+    /// Zeroes every layer's history; a WaveNet has one clock, so `phase` is always 0.
+    public func reset(phase: Int) {
         arena.zero()
         time = 0
     }
 
     /// Feeds one class and computes the logits for the next sample.
-    @inline(__always)
-    func step(_ inputClass: Int) {
+    public func step(_ inputClass: Int) {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
         let layers = config.layerCount
 
@@ -82,25 +89,25 @@ public final class WaveNetState: @unchecked Sendable {
             let kernel = kernels[l]
             gated.update(from: kernel.bias, count: 2 * dc)
             // Columns 0..<R take x[t-d] (still in the slot), R..<2R take x[t].
-            panelMatVec(kernel.matrix, rows: 2 * dc, columns: 2 * r, slot, split: r, x, gated)
+            kernel.matrix.multiplyAccumulate(slot, split: r, x, into: gated)
             slot.update(from: x, count: r)
             let z = zAll + l * dc
             gatedActivation(preActivation: gated, outputs: dc, output: z)
             if l < layers - 1 {   // the last layer's residual output is never read
                 let bias = residualBias[l]
                 for o in 0..<r { x[o] += bias[o] }
-                panelMatVec(residual[l], rows: r, columns: dc, z, x)
+                residual[l].multiplyAccumulate(z, into: x)
             }
         }
 
         skip.update(from: weights.skipBiasSum.pointer, count: s)
-        panelMatVec(weights.skipAll.storage.pointer, rows: s, columns: layers * dc, zAll, skip)
+        skipAll.multiplyAccumulate(zAll, into: skip)
         relu(skip, count: s, into: skip)
         hidden.update(from: weights.end1Bias.pointer, count: s)
-        panelMatVec(weights.end1.storage.pointer, rows: s, columns: s, skip, hidden)
+        end1.multiplyAccumulate(skip, into: hidden)
         relu(hidden, count: s, into: hidden)
-        logits.update(from: weights.end2Bias.pointer, count: config.classes)
-        panelMatVec(weights.end2.storage.pointer, rows: config.classes, columns: s, hidden, logits)
+        outputs.update(from: weights.end2Bias.pointer, count: config.classes)
+        end2.multiplyAccumulate(hidden, into: outputs)
         time += 1
     }
 }

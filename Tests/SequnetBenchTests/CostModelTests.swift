@@ -1,4 +1,5 @@
 import XCTest
+@testable import SequnetBench
 @testable import SequnetEngine
 
 /// What `sequnet bench` reasons with: which weights are read how often, and

@@ -1,10 +1,24 @@
 import Foundation
 
-/// 8-bit mu-law (mu = 255) exactly as the reference computes it.
-public enum MuLaw {
+/// 8-bit mu-law audio at 16 kHz (mu = 255), computed exactly as the
+/// reference computes it: the codec of the paper's audio models.
+public struct MuLawAudio: Codec {
     public static let mu: Float = 255
+    /// Classes of 8-bit mu-law: the network's one-hot input and softmax output size.
+    public static let classes = 256
+    /// The rate every audio model of the paper is trained at.
+    public static let sampleRate = 16_000
     /// The class of silence.
     public static let silence: UInt8 = 128
+
+    public init() {}
+
+    public var description: String { "\(Self.sampleRate) Hz mono, \(Self.classes)-class mu-law" }
+    public var input: NetworkInput { .oneHot(classes: Self.classes) }
+    public var output: NetworkOutput { .categorical(classes: Self.classes) }
+    public var stepsPerSecond: Int? { Self.sampleRate }
+    /// The reference pads a short prompt with silence.
+    public var paddingInput: Int? { Int(Self.silence) }
 
     /// Class 0...255 of a sample in [-1, 1] (values outside are clipped).
     @inline(__always)

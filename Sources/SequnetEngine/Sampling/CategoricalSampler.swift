@@ -1,38 +1,3 @@
-import Foundation
-
-/// xoshiro256** seeded through SplitMix64: small, fast, and the same
-/// sequence on every platform, so a seed always gives the same audio.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
-
-    public init(seed: UInt64) {
-        var z = seed
-        func splitMix() -> UInt64 {
-            z &+= 0x9E37_79B9_7F4A_7C15
-            var x = z
-            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-            return x ^ (x >> 31)
-        }
-        s = (splitMix(), splitMix(), splitMix(), splitMix())
-    }
-
-    public mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0
-        s.3 ^= s.1
-        s.1 ^= s.2
-        s.0 ^= s.3
-        s.2 ^= t
-        s.3 = s.3 << 45 | s.3 >> 19
-        return result
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-}
-
 /// Draws the next class from logits: `softmax(logits / temperature)`, one
 /// categorical draw; temperature 0 takes the argmax.
 ///
@@ -42,7 +7,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 /// second, and each such draw is a click; cutting relative to the mode keeps
 /// a wide distribution wide (an onset) and a narrow one narrow (a held note),
 /// and needs no sort, unlike top-p.
-public struct Sampler: @unchecked Sendable {
+///
+/// A class: it owns its random state and its scratch, so two variables are
+/// two names for one sampler, never two samplers sharing a buffer.
+public final class CategoricalSampler: @unchecked Sendable {
     public let temperature: Float
     public let minP: Float
     private var generator: SeededGenerator
@@ -60,11 +28,11 @@ public struct Sampler: @unchecked Sendable {
     }
 
     /// The sampled class. Allocates nothing.
-    public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> UInt8 {
+    public func sample(_ logits: UnsafeBufferPointer<Float>) -> Int {
         precondition(logits.count <= weights.count, "more logits than the sampler was made for")
         var best = 0
         for i in 1..<logits.count where logits[i] > logits[best] { best = i }
-        if temperature == 0 { return UInt8(best) }
+        if temperature == 0 { return best }
         // Subtracting the max keeps exp in range; exps are computed once,
         // eight at a time, then the CDF is walked.
         let maxLogit = logits[best], scale = 1 / temperature
@@ -89,8 +57,8 @@ public struct Sampler: @unchecked Sendable {
         var running: Float = 0
         for j in 0..<logits.count {
             running += w[j]
-            if running > target { return UInt8(j) }
+            if running > target { return j }
         }
-        return UInt8(best)
+        return best
     }
 }

@@ -1,7 +1,7 @@
 /// One independent Seq-U-Net stream: every layer's ring buffer at its own time
 /// scale, the per-level shortcut and "next" vectors, and the clock phase.
 /// Allocated once; `step` allocates nothing and touches no reference counts.
-public final class SeqUNetState: @unchecked Sendable {
+public final class SeqUNetState: NetworkState, @unchecked Sendable {
     public let weights: SeqUNetWeights
     private let config: SeqUNetConfig
 
@@ -20,7 +20,7 @@ public final class SeqUNetState: @unchecked Sendable {
     private let bottleneckKernels: UnsafeMutablePointer<GatedKernel> // D
     private let upsampleKernels: UnsafeMutablePointer<GatedKernel>   // L-1
     private let upKernels: UnsafeMutablePointer<GatedKernel>         // (L-1)*D
-    private let outputMatrix: UnsafePointer<Float>
+    private let outputMatrix: PackedMatrixView
 
     // Their input windows, in the same order.
     private let downRings: UnsafeMutablePointer<WindowRing>       // C-vectors at level i
@@ -37,7 +37,7 @@ public final class SeqUNetState: @unchecked Sendable {
     private let scratch: UnsafeMutablePointer<Float>    // 4C
     private let rectified: UnsafeMutablePointer<Float>  // C
     /// The latest logits, `classes` floats.
-    public let logits: UnsafeMutablePointer<Float>
+    public let outputs: UnsafeMutablePointer<Float>
 
     public init(weights: SeqUNetWeights) {
         self.weights = weights
@@ -62,11 +62,11 @@ public final class SeqUNetState: @unchecked Sendable {
             return p
         }
         downKernels = kernels(weights.downConvs.flatMap { $0 })
-        downsampleKernels = kernels(weights.downsample)
+        downsampleKernels = kernels(weights.downsampling)
         bottleneckKernels = kernels(weights.bottleneck)
-        upsampleKernels = kernels(weights.upsample.map(\.layer))
+        upsampleKernels = kernels(weights.upsampling)
         upKernels = kernels(weights.upConvs.flatMap { $0 })
-        outputMatrix = UnsafePointer(weights.outputMatrix.storage.pointer)
+        outputMatrix = weights.outputMatrix.view
 
         var rings: [WindowRing] = []
         for _ in 0..<((l - 1) * d) { rings.append(WindowRing(base: carve(ringC), dimension: c, taps: k)) }
@@ -94,7 +94,7 @@ public final class SeqUNetState: @unchecked Sendable {
         current = carve(c)
         scratch = carve(4 * c)
         rectified = carve(c)
-        logits = carve(config.classes)
+        outputs = carve(config.classes)
         reset(phase: 0)
     }
 
@@ -105,22 +105,23 @@ public final class SeqUNetState: @unchecked Sendable {
         classRing.deallocate()
     }
 
-    /// Bytes of per-stream state.
-    var stateBytes: Int { arena.count * MemoryLayout<Float>.size + 2 * config.kernelSize * 4 }
+    public var stateBytes: Int { arena.count * MemoryLayout<Float>.size + 2 * config.kernelSize * 4 }
 
-    /// Zeroes every buffer, fills the class window with silence and sets the
-    /// phase of the next sample.
-    func reset(phase: Int) {
+    public var nextTickLevel: Int { phase == 0 ? config.levels - 1 : phase.trailingZeroBitCount }
+
+    /// Zeroes every buffer and sets the phase of the next sample. The class
+    /// window holds class 0 until K inputs have been fed; priming always feeds
+    /// at least that many (the input size exceeds K), so it is never read.
+    public func reset(phase: Int) {
         arena.zero()
-        classRing.initialize(repeating: Int32(config.classes / 2), count: 2 * config.kernelSize)
+        classRing.initialize(repeating: 0, count: 2 * config.kernelSize)
         classSlot = 0
         for r in 0..<ringCount { downRings[r].rewind() }
         self.phase = phase
     }
 
     /// Feeds one class and computes the logits for the next sample.
-    @inline(__always)
-    func step(_ inputClass: Int) {
+    public func step(_ inputClass: Int) {
         let c = config.features, k = config.kernelSize, levels = config.levels, depth = config.depth
 
         // Highest level whose clock ticks at this sample.
@@ -171,9 +172,8 @@ public final class SeqUNetState: @unchecked Sendable {
                 up = nextUp + i * c
             } else {
                 upsampleRings[i].push(current)
-                UpsamplingLayerWeights.apply(upsampleKernels[i], window: upsampleRings[i].window,
-                                             identity: current, now: nowUp, next: nextUp + i * c,
-                                             scratch: scratch)
+                upsampleKernels[i].applyUpsampling(window: upsampleRings[i].window, identity: current,
+                                                   now: nowUp, next: nextUp + i * c, scratch: scratch)
                 up = nowUp
             }
             current.update(from: shortcuts + i * c, count: c)
@@ -187,8 +187,8 @@ public final class SeqUNetState: @unchecked Sendable {
 
         // Output: 1x1 conv after a ReLU.
         relu(current, count: c, into: rectified)
-        logits.update(from: weights.outputBias.pointer, count: config.classes)
-        panelMatVec(outputMatrix, rows: config.classes, columns: c, rectified, logits)
+        outputs.update(from: weights.outputBias.pointer, count: config.classes)
+        outputMatrix.multiplyAccumulate(rectified, into: outputs)
 
         phase += 1
         if phase == config.cycles { phase = 0 }

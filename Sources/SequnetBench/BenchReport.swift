@@ -1,0 +1,119 @@
+import Foundation
+import SequnetEngine
+
+/// What `sequnet bench` measured, typed. Its JSON keys are the ones
+/// `bench --json` has always printed.
+public struct BenchReport: Encodable, Sendable {
+    /// Mean step time by the slowest level that ticked in the step.
+    public struct TickCost: Encodable, Sendable {
+        public let level: Int
+        public let meanUs: Double
+        public let count: Int
+        enum CodingKeys: String, CodingKey { case level, meanUs = "mean_step_us", count = "steps" }
+    }
+
+    /// One clock period's share of the bandwidth bound.
+    public struct PeriodBandwidth: Encodable, Sendable {
+        public let periodSamples: Int
+        public let bytes: Double
+        public let bytesPerSample: Double
+        public let footprintBytes: Int
+        public let readGBPerSecond: Double
+        enum CodingKeys: String, CodingKey {
+            case periodSamples = "period_samples", bytesPerSample = "bytes_per_sample"
+            case footprintBytes = "reuse_footprint_bytes", readGBPerSecond = "read_gb_per_s"
+        }
+    }
+
+    public var model: String
+    public var architecture: String
+    public var parameters: Int
+    public var precision: String
+    public var threads: Int
+    public var samplesTimed: Int
+    public var repeats: Int
+    public var warmupSamples: Int
+    /// Steps per second of real time (nil if the codec's steps are not timed).
+    public var stepsPerSecondOfRealTime: Int?
+    /// All streams together, median repeat.
+    public var samplesPerSecond: Double
+    public var samplesPerSecondPerStream: Double
+    public var latency: LatencySummary
+    public var tickCosts: [TickCost]
+    public var stateBytes: Int
+    public var weightBytes: Int
+    public var weightBytesPerSample: Double
+    public var multiplyAddsPerSample: Double
+    /// The smallest playback buffer that plays the measured run without an
+    /// underrun; nil when slower than real time.
+    public var minBufferMs: Double?
+    /// Weight bytes per second the engine pulls through at its speed.
+    public var weightBandwidthGBPerSecond: Double
+    /// The bound's effective read bandwidth over all groups.
+    public var measuredReadBandwidthGBPerSecond: Double
+    public var boundSamplesPerSecond: Double
+    public var bandwidthByPeriod: [PeriodBandwidth]
+    public var replaySamplesPerSecond: Double?
+    public var kernels: [KernelTiming]?
+    /// "AMD EPYC ..., 2 cores".
+    public var machine: String
+
+    public var realTimeFactor: Double? { stepsPerSecondOfRealTime.map { samplesPerSecondPerStream / Double($0) } }
+    public var engineOverReplay: Double? { replaySamplesPerSecond.map { samplesPerSecondPerStream / $0 } }
+
+    enum CodingKeys: String, CodingKey {
+        case model, architecture, parameters, precision, threads, repeats, kernels
+        case samplesTimed = "samples_timed"
+        case samplesPerSecond = "samples_per_second"
+        case samplesPerSecondPerStream = "samples_per_second_per_stream"
+        case realTimeFactor = "real_time_factor"
+        case latency = "latency_us"
+        case tickCosts = "tick_cost_us"
+        case stateBytes = "state_bytes"
+        case weightBytes = "weight_bytes"
+        case weightBytesPerSample = "weight_bytes_per_sample"
+        case multiplyAddsPerSample = "multiply_adds_per_sample"
+        case minBufferMs = "min_buffer_ms"
+        case weightBandwidthGBPerSecond = "weight_bandwidth_gb_per_s"
+        case measuredReadBandwidthGBPerSecond = "measured_read_bandwidth_gb_per_s"
+        case boundSamplesPerSecond = "bandwidth_bound_samples_per_second"
+        case bandwidthByPeriod = "bandwidth_by_period"
+        case replaySamplesPerSecond = "replay_samples_per_second"
+        case engineOverReplay = "engine_over_replay"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(parameters, forKey: .parameters)
+        try c.encode(precision, forKey: .precision)
+        try c.encode(threads, forKey: .threads)
+        try c.encode(samplesTimed, forKey: .samplesTimed)
+        try c.encode(repeats, forKey: .repeats)
+        try c.encode(samplesPerSecond, forKey: .samplesPerSecond)
+        try c.encode(samplesPerSecondPerStream, forKey: .samplesPerSecondPerStream)
+        try c.encode(realTimeFactor, forKey: .realTimeFactor)   // null without a real-time rate
+        try c.encode(latency, forKey: .latency)
+        try c.encode(tickCosts, forKey: .tickCosts)
+        try c.encode(stateBytes, forKey: .stateBytes)
+        try c.encode(weightBytes, forKey: .weightBytes)
+        try c.encode(weightBytesPerSample, forKey: .weightBytesPerSample)
+        try c.encode(multiplyAddsPerSample, forKey: .multiplyAddsPerSample)
+        try c.encode(minBufferMs, forKey: .minBufferMs)         // null when slower than real time
+        try c.encode(weightBandwidthGBPerSecond, forKey: .weightBandwidthGBPerSecond)
+        try c.encode(measuredReadBandwidthGBPerSecond, forKey: .measuredReadBandwidthGBPerSecond)
+        try c.encode(boundSamplesPerSecond, forKey: .boundSamplesPerSecond)
+        try c.encode(bandwidthByPeriod, forKey: .bandwidthByPeriod)
+        try c.encodeIfPresent(replaySamplesPerSecond, forKey: .replaySamplesPerSecond)
+        try c.encodeIfPresent(engineOverReplay, forKey: .engineOverReplay)
+        try c.encodeIfPresent(kernels, forKey: .kernels)
+    }
+
+    /// The report as one line of JSON, keys sorted.
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}

@@ -1,0 +1,31 @@
+/// Turns one kind of data into a network's inputs and its outputs back into
+/// data. A codec owns its data's facts (mu-law's classes and sample rate, the
+/// piano's keys, a vocabulary); the networks below it know none of them.
+public protocol Codec: Sendable {
+    /// What the data is, for people ("16 kHz mono, 256-class mu-law").
+    var description: String { get }
+    /// The network input the codec's data becomes.
+    var input: NetworkInput { get }
+    /// The network output the codec reads its data from.
+    var output: NetworkOutput { get }
+    /// Steps per second of real time (the sample rate, for audio); nil where
+    /// a step is not a fixed span of time.
+    var stepsPerSecond: Int? { get }
+    /// The input that pads a prompt shorter than the network's input size
+    /// (silence, for audio); nil if a prompt is fed as it is, from zero state.
+    var paddingInput: Int? { get }
+}
+
+/// The codecs models can be run with.
+public enum Codecs {
+    /// The codec whose inputs and outputs are `config`'s.
+    public static func codec(for config: any ModelConfiguration) throws -> any Codec {
+        // Piano rolls and tokens join here with the families that speak them.
+        let candidates: [any Codec] = [MuLawAudio()]
+        if let codec = candidates.first(where: { $0.input == config.input && $0.output == config.output }) {
+            return codec
+        }
+        throw ModelLoadError.noCodec(
+            "it takes \(config.input) and gives \(config.output); mu-law audio needs \(MuLawAudio.classes) classes")
+    }
+}

@@ -1,0 +1,199 @@
+import SequnetCheckpoint
+
+/// What a network takes in at each step.
+public enum NetworkInput: Sendable, Equatable, CustomStringConvertible {
+    /// One of `classes`, as a one-hot vector: the input conv picks columns.
+    case oneHot(classes: Int)
+    /// Any subset of `keys`, as a multi-hot vector (a piano roll's frame).
+    case multiHot(keys: Int)
+    /// A token id, looked up in an embedding of `vocabulary` rows.
+    case embedding(vocabulary: Int)
+
+    public var description: String {
+        switch self {
+        case .oneHot(let classes): return "one of \(classes) classes"
+        case .multiHot(let keys): return "any of \(keys) keys"
+        case .embedding(let vocabulary): return "one of \(vocabulary) tokens"
+        }
+    }
+}
+
+/// What a network puts out at each step.
+public enum NetworkOutput: Sendable, Equatable, CustomStringConvertible {
+    /// Logits of one softmax over `classes`.
+    case categorical(classes: Int)
+    /// One logit per key, each its own sigmoid (independent Bernoulli draws).
+    case independentSigmoids(keys: Int)
+
+    /// Floats written per step.
+    public var count: Int {
+        switch self {
+        case .categorical(let classes): return classes
+        case .independentSigmoids(let keys): return keys
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .categorical(let classes): return "a softmax over \(classes) classes"
+        case .independentSigmoids(let keys): return "\(keys) independent sigmoids"
+        }
+    }
+}
+
+/// The hyper-parameters of one model family, and the family's entry point:
+/// how to recognise its checkpoints, read its configuration off the tensors,
+/// describe its tensors and build its weights.
+///
+/// A family lives in one folder, `Models/<Family>/` (configuration, weights,
+/// state), and is listed once in `ModelRegistry.families`. `Codable` keys are
+/// the reference's names (`kernel_size`), as stored in safetensors metadata.
+public protocol ModelConfiguration: Codable, Sendable, CustomStringConvertible {
+    /// The family's name in safetensors metadata and architecture specs ("sequnet").
+    static var architecture: String { get }
+    /// The family's name for people ("Seq-U-Net").
+    static var familyName: String { get }
+    /// A tensor whose presence marks a PyTorch state dict as this family's.
+    static var markerTensor: String { get }
+    /// Whether a state dict with these tensor names is this family's
+    /// (by default: it holds `markerTensor`).
+    static func recognises(tensorNames: Set<String>) -> Bool
+    /// Reads the configuration off the tensors' names and shapes. `declared`
+    /// holds values the tensors cannot tell (a WaveNet's layers per block), by
+    /// their reference names, from the user or the file's metadata.
+    static func infer(from dict: StateDict, declared: [String: Int]) throws -> Self
+    /// A configuration from `bench --arch` keys (see `ArchitectureSpec`).
+    static func parse(_ spec: inout ArchitectureSpec.Values) throws -> Self
+
+    /// Every tensor of the reference's state dict, in its order: the one
+    /// description that loading, export and random weights all use.
+    var tensors: [TensorSpec] { get }
+    /// The integer hyper-parameters by their reference names, for display and metadata.
+    var hyperparameters: [(name: String, value: Int)] { get }
+    var input: NetworkInput { get }
+    var output: NetworkOutput { get }
+
+    /// Steps the reference primes with (its valid-pass input size).
+    var inputSize: Int { get }
+    /// Receptive field in steps.
+    var receptiveField: Int { get }
+    /// Distinct clock rates: level i ticks once every 2^i steps.
+    var timeScales: Int { get }
+
+    /// Refuses sizes the engine cannot run (a one-line reason).
+    func validate() throws
+    /// Builds the weights, taking every tensor of `tensors` from `reader`.
+    func makeWeights(_ reader: inout TensorReader) throws -> any NetworkWeights
+}
+
+extension ModelConfiguration {
+    public static func recognises(tensorNames: Set<String>) -> Bool { tensorNames.contains(markerTensor) }
+
+    /// Steps per clock cycle, 2^(timeScales-1): the slowest level ticks once a cycle.
+    public var cycles: Int { 1 << (timeScales - 1) }
+
+    /// Number of parameters: every tensor's elements, as the reference counts them.
+    public var parameterCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }
+
+    /// The hyper-parameters as a dictionary of reference names.
+    var hyperparameterValues: [String: Int] {
+        Dictionary(hyperparameters.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+/// A family's weights, rearranged once at load into the layouts its step
+/// multiplies directly. Immutable; one set serves any number of states.
+public protocol NetworkWeights: AnyObject, Sendable {
+    /// The configuration the weights were built for.
+    var configuration: any ModelConfiguration { get }
+    /// The weights back in the reference's names and layouts (`configuration.tensors`).
+    func exportTensors() -> StateDict
+    /// A new stream state over these weights (zeroed; the stream primes it).
+    func makeState() -> any NetworkState
+    /// Every matrix product of a clock cycle, with the level whose ticks run it.
+    var schedule: [ScheduledProduct] { get }
+    /// Weight bytes read per tick, grouped by clock period.
+    var weightReads: [WeightReads] { get }
+    /// Multiply-adds per step, averaged over a clock cycle.
+    var multiplyAddsPerStep: Double { get }
+}
+
+/// One stream's caches over a family's weights: ring buffers, clock phase,
+/// and the latest output. Allocated once; `step` allocates nothing.
+public protocol NetworkState: AnyObject {
+    /// The network's output after the last step, `configuration.output.count` floats.
+    var outputs: UnsafeMutablePointer<Float> { get }
+    /// The slowest level whose clock ticks at the next step (0 if one rate).
+    var nextTickLevel: Int { get }
+    /// Bytes of per-stream state.
+    var stateBytes: Int { get }
+    /// Zeroes every cache; the next step is at clock `phase`.
+    func reset(phase: Int)
+    /// Feeds one input (an index, see `NetworkInput`) and computes the outputs.
+    func step(_ input: Int)
+}
+
+/// One matrix product of a family's step: run whenever the step's slowest
+/// ticking level is at least `level`. `matrix` is nil where the engine
+/// folds the product away (the replay in `SequnetBench` then uses a stand-in
+/// of the reference's shape).
+public struct ScheduledProduct: @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let level: Int
+    public let matrix: PackedMatrix?
+
+    public init(_ matrix: PackedMatrix, level: Int) {
+        rows = matrix.rows
+        columns = matrix.columns
+        self.level = level
+        self.matrix = matrix
+    }
+
+    public init(standInRows rows: Int, columns: Int, level: Int) {
+        self.rows = rows
+        self.columns = columns
+        self.level = level
+        matrix = nil
+    }
+}
+
+/// Weights read together at one clock period: `bytes` once every
+/// `periodSamples` steps.
+public struct WeightReads: Sendable, Equatable {
+    public let periodSamples: Int
+    public let bytes: Double
+
+    public init(periodSamples: Int, bytes: Double) {
+        self.periodSamples = periodSamples
+        self.bytes = bytes
+    }
+
+    /// Bytes read per step, averaged over the period.
+    public var bytesPerSample: Double { bytes / Double(periodSamples) }
+}
+
+/// Every model family the engine knows. Adding a family is its folder under
+/// `Models/` and one line here.
+public enum ModelRegistry {
+    public static let families: [any ModelConfiguration.Type] = [
+        SeqUNetConfig.self,
+        WaveNetConfig.self,
+    ]
+
+    /// The family named `architecture` in metadata or a spec.
+    public static func family(named architecture: String) -> (any ModelConfiguration.Type)? {
+        families.first { $0.architecture == architecture.lowercased() }
+    }
+
+    /// The family whose tensor names these are.
+    public static func family(recognising names: Set<String>) -> (any ModelConfiguration.Type)? {
+        families.first { $0.recognises(tensorNames: names) }
+    }
+
+    /// "sequnet or wavenet", for messages.
+    static var architectureList: String {
+        let names = families.map { $0.architecture }
+        return names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+}

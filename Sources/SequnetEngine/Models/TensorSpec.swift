@@ -1,0 +1,127 @@
+import SequnetCheckpoint
+
+/// One tensor of a family's reference state dict.
+public struct TensorSpec: Sendable, Equatable {
+    public let name: String
+    public let shape: [Int]
+    /// Inputs feeding each output of the tensor's layer: PyTorch draws a
+    /// fresh conv's weights uniformly in ±1/sqrt(fanIn).
+    public let fanIn: Int
+
+    public var elementCount: Int { shape.reduce(1, *) }
+}
+
+/// A convolution as the reference names and shapes it. A family describes
+/// each of its layers once with one of these; loading, export, random
+/// weights and the parameter count all read that one description.
+public struct ConvSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// `prefix.weight` `[outputs, inputs, kernel]` and `prefix.bias`.
+        case plain
+        /// A filter and a gate conv: `prefix.filter.*` and `prefix.gate.*`.
+        case gated
+        /// A gated transposed conv, weights `[inputs, outputs, kernel]` (ConvTranspose1d).
+        case gatedTransposed
+    }
+
+    public let prefix: String
+    public let kind: Kind
+    public let outputs: Int
+    public let inputs: Int
+    public let kernel: Int
+
+    public init(_ prefix: String, _ kind: Kind, outputs: Int, inputs: Int, kernel: Int) {
+        self.prefix = prefix
+        self.kind = kind
+        self.outputs = outputs
+        self.inputs = inputs
+        self.kernel = kernel
+    }
+
+    public var weightShape: [Int] {
+        kind == .gatedTransposed ? [inputs, outputs, kernel] : [outputs, inputs, kernel]
+    }
+
+    /// The tensors, weight before bias, filter before gate.
+    public var tensors: [TensorSpec] {
+        let fanIn = (kind == .gatedTransposed ? outputs : inputs) * kernel
+        func pair(_ stem: String) -> [TensorSpec] {
+            [TensorSpec(name: "\(stem).weight", shape: weightShape, fanIn: fanIn),
+             TensorSpec(name: "\(stem).bias", shape: [outputs], fanIn: fanIn)]
+        }
+        switch kind {
+        case .plain: return pair(prefix)
+        case .gated, .gatedTransposed: return pair("\(prefix).filter") + pair("\(prefix).gate")
+        }
+    }
+}
+
+/// Hands out a state dict's tensors by their specs, with shape and value
+/// checks, and at the end reports any tensor nobody asked for: loading is
+/// strict both ways.
+public struct TensorReader {
+    let dict: StateDict
+    private(set) var used = Set<String>()
+
+    public init(_ dict: StateDict) { self.dict = dict }
+
+    /// The tensor `spec` names, which must have exactly its shape and only finite values.
+    public mutating func take(_ spec: TensorSpec) throws -> Tensor {
+        guard let tensor = dict.tensors[spec.name] else { throw ModelLoadError.missingTensor(spec.name) }
+        guard tensor.shape == spec.shape else {
+            throw ModelLoadError.wrongShape(name: spec.name, expected: spec.shape, actual: tensor.shape)
+        }
+        if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
+            throw ModelLoadError.nonFinite(name: spec.name, index: bad)
+        }
+        used.insert(spec.name)
+        return tensor
+    }
+
+    /// A plain conv's weight and bias.
+    public mutating func conv(_ spec: ConvSpec) throws -> (weight: Tensor, bias: Tensor) {
+        precondition(spec.kind == .plain)
+        let t = spec.tensors
+        return (try take(t[0]), try take(t[1]))
+    }
+
+    /// A gated conv's four tensors.
+    mutating func gatedTensors(_ spec: ConvSpec) throws -> GatedConvTensors {
+        precondition(spec.kind != .plain)
+        let t = spec.tensors
+        return GatedConvTensors(filter: try take(t[0]), filterBias: try take(t[1]),
+                                gate: try take(t[2]), gateBias: try take(t[3]))
+    }
+
+    /// Throws if any tensor was not taken.
+    public func finish() throws {
+        let extra = dict.names.filter { !used.contains($0) }
+        if !extra.isEmpty { throw ModelLoadError.unexpectedTensors(extra) }
+    }
+}
+
+/// A gated conv's tensors in the reference's layout.
+struct GatedConvTensors {
+    var filter: Tensor
+    var filterBias: Tensor
+    var gate: Tensor
+    var gateBias: Tensor
+}
+
+extension StateDict {
+    /// Stores a plain conv under `spec`'s names.
+    mutating func put(_ spec: ConvSpec, weight: [Float], bias: [Float]) {
+        let t = spec.tensors
+        set(t[0].name, Tensor(shape: t[0].shape, values: weight))
+        set(t[1].name, Tensor(shape: t[1].shape, values: bias))
+    }
+
+    /// Stores a gated conv under `spec`'s names.
+    mutating func put(_ spec: ConvSpec, _ tensors: GatedConvTensors) {
+        let t = spec.tensors
+        set(t[0].name, tensors.filter)
+        set(t[1].name, tensors.filterBias)
+        set(t[2].name, tensors.gate)
+        set(t[3].name, tensors.gateBias)
+    }
+}
