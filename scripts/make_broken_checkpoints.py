@@ -41,8 +41,8 @@ PWNED_MARKER = "/tmp/sequnet-checkpoint-pwned"
 
 # ---------------------------------------------------------------- the tiny model
 
-def tiny_seq_unet(rng, features=4, kernel=3, classes=256):
-    """A Seq-U-Net state dict with L=2, D=1 (names and shapes as in SPEC.md):
+def tiny_seq_unet(rng, features=4, kernel=3, classes=256, levels=2):
+    """A Seq-U-Net state dict with D=1 (names and shapes as in SPEC.md):
     name -> (shape, float32 LE bytes), small random weights."""
     c, k = features, kernel
     shapes = [("input_conv.weight", [c, classes, k]), ("input_conv.bias", [c])]
@@ -50,11 +50,13 @@ def tiny_seq_unet(rng, features=4, kernel=3, classes=256):
         for part in ("filter", "gate"):
             shapes.append(("%s.%s.weight" % (prefix, part), [c, inputs, k]))
             shapes.append(("%s.%s.bias" % (prefix, part), [c]))
-    residual("downsampling_blocks.0.convs.0", c)
-    residual("downsampling_blocks.0.downconv", c)
+    for i in range(levels - 1):
+        residual("downsampling_blocks.%d.convs.0" % i, c)
+        residual("downsampling_blocks.%d.downconv" % i, c)
     residual("bottlenecks.0", c)
-    residual("upsampling_blocks.0.upconv", c)
-    residual("upsampling_blocks.0.convs.0", 2 * c)
+    for i in range(levels - 1):
+        residual("upsampling_blocks.%d.upconv" % i, c)
+        residual("upsampling_blocks.%d.convs.0" % i, 2 * c)
     shapes += [("output_conv.1.weight", [classes, c, 1]), ("output_conv.1.bias", [classes])]
     out = {}
     for name, shape in shapes:
@@ -258,6 +260,45 @@ def main():
     add("wavenet_huge_dilation.safetensors",
         safetensors_bytes(wavenet, metadata={"sequnet.architecture": "wavenet", "wavenet.layers_per_block": "30"}),
         "a WaveNet with 30 layers per block")
+
+    # Metadata that states absurd sizes, with tensors to match: before the
+    # configuration was validated whatever its source, these loaded and then
+    # crashed the engine (kernel 0, 0 or 512 classes) or primed for minutes
+    # (25 levels), from files of a few kB. The metadata is written as sequnet
+    # wrote it then (camelCase keys), which loading took on trust.
+    absurd = random.Random(6)
+    for label, fields, phrase in [
+            ("kernel_zero", {"kernelSize": 0}, "kernel size 0 is not odd"),
+            ("classes_zero", {"classes": 0}, "0 classes"),
+            ("classes_512", {"classes": 512}, "mu-law audio needs 256 classes"),
+            ("levels_25", {"levels": 25, "features": 1, "kernelSize": 1}, "25 levels (need 2...24)")]:
+        config = {"classes": 256, "features": 4, "levels": 2, "depth": 1, "kernelSize": 3}
+        config.update(fields)
+        model = tiny_seq_unet(absurd, features=config["features"], kernel=config["kernelSize"],
+                              classes=config["classes"], levels=config["levels"])
+        metadata = {"sequnet.architecture": "sequnet", "sequnet.config": json.dumps(config, sort_keys=True)}
+        add("metadata_%s.safetensors" % label, safetensors_bytes(model, metadata=metadata), phrase)
+
+    # Metadata that contradicts the tensors: every field is checked against
+    # the configuration read off the tensors, and the error names it.
+    truth = {"classes": 256, "features": 4, "levels": 2, "depth": 1, "kernel_size": 3}
+    for field, value in [("kernel_size", 0), ("classes", 512), ("levels", 25)]:
+        config = dict(truth, **{field: value})
+        metadata = {"sequnet.architecture": "sequnet", "sequnet.config": json.dumps(config, sort_keys=True)}
+        add("metadata_contradicts_%s.safetensors" % field, safetensors_bytes(tensors, metadata=metadata),
+            "metadata says %s %d, but the tensors say %d" % (field, value, truth[field]))
+    add("metadata_wrong_architecture.safetensors",
+        safetensors_bytes(tensors, metadata={"sequnet.architecture": "wavenet"}),
+        "metadata says sequnet.architecture 'wavenet', but the tensors say 'sequnet'")
+    add("metadata_input_size.safetensors",
+        safetensors_bytes(tensors, metadata={"sequnet.architecture": "sequnet", "sequnet.input_size": "99999"}),
+        "metadata says sequnet.input_size 99999")
+    add("metadata_unknown_field.safetensors",
+        safetensors_bytes(tensors, metadata={"sequnet.architecture": "sequnet", "sequnet.config": '{"heads": 4}'}),
+        "names 'heads', which a Seq-U-Net does not have")
+    add("metadata_not_integer.safetensors",
+        safetensors_bytes(tensors, metadata={"sequnet.architecture": "sequnet", "sequnet.config": '{"levels": "many"}'}),
+        "field 'levels' is not an integer")
 
     # Zip structure.
     with zipfile.ZipFile(io.BytesIO(source)) as z:

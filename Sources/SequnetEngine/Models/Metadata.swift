@@ -60,12 +60,10 @@ enum ModelMetadata {
         return stated
     }
 
-    /// Checks every stated field against the configuration read off the
-    /// tensors. Fields the user set (`overridden`) are theirs to change.
-    static func check(_ config: any ModelConfiguration, stated: [String: Int], overridden: Set<String>,
-                      metadata: [String: String]) throws {
+    /// Checks every stated field against the configuration read off the tensors.
+    static func check(_ config: any ModelConfiguration, stated: [String: Int], metadata: [String: String]) throws {
         let actual = config.hyperparameterValues
-        for key in stated.keys.sorted() where !overridden.contains(key) {
+        for key in stated.keys.sorted() {
             guard let value = actual[key] else {
                 throw ModelLoadError.invalidMetadata(
                     "'\(configKey)' names '\(key)', which a \(type(of: config).familyName) does not have")
@@ -74,7 +72,7 @@ enum ModelMetadata {
                 throw ModelLoadError.metadataContradicts(field: key, metadata: String(stated[key]!), tensors: String(value))
             }
         }
-        if let text = metadata[inputSizeKey], overridden.isEmpty, text != String(config.inputSize) {
+        if let text = metadata[inputSizeKey], text != String(config.inputSize) {
             throw ModelLoadError.metadataContradicts(field: inputSizeKey, metadata: text, tensors: String(config.inputSize))
         }
     }

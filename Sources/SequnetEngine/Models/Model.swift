@@ -40,10 +40,13 @@ public final class Model: @unchecked Sendable {
     public convenience init(stateDict: StateDict, hyperparameters: [String: Int] = [:]) throws {
         let family = try ModelMetadata.family(of: stateDict)
         let stated = try ModelMetadata.statedValues(in: stateDict.metadata)
+        // The file must agree with itself: its metadata against the model its
+        // own values make of the tensors. Then the user's values, if any, win.
+        let asTheFileSays = hyperparameters.merging(stated) { _, stated in stated }
+        let fileConfig = try family.infer(from: stateDict, declared: asTheFileSays)
+        try ModelMetadata.check(fileConfig, stated: stated, metadata: stateDict.metadata)
         let declared = stated.merging(hyperparameters) { _, given in given }
-        let config = try family.infer(from: stateDict, declared: declared)
-        try ModelMetadata.check(config, stated: stated, overridden: Set(hyperparameters.keys),
-                                metadata: stateDict.metadata)
+        let config = declared == asTheFileSays ? fileConfig : try family.infer(from: stateDict, declared: declared)
         try self.init(config: config, stateDict: stateDict)
     }
 
