@@ -39,30 +39,40 @@ struct GatedKernel {
     let outputs: Int
     var columns: Int { matrix.columns }
 
-    /// Applies the layer to `window` (`columns` floats) and writes
-    /// `identity + tanh(filter) * sigmoid(gate)` to `output`, which may alias
-    /// `identity`. `scratch` holds at least `2*outputs` floats.
+    /// Applies the layer to a batch: stream b's window (`columns` floats) at
+    /// `window + b * windowStride`, and writes `identity + tanh(filter) *
+    /// sigmoid(gate)` over `vectors` (`outputs` floats per stream, one after
+    /// another), which hold the identity on entry. `scratch` holds
+    /// `2 * outputs * batch` floats.
     @inline(__always)
-    func apply(window: UnsafePointer<Float>, identity: UnsafePointer<Float>,
-               output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        scratch.update(from: bias, count: 2 * outputs)
-        matrix.multiplyAccumulate(window, into: scratch)
-        gatedResidual(preActivation: scratch, outputs: outputs, identity: identity, output: output)
+    func apply(batch: Int, window: UnsafePointer<Float>, windowStride: Int,
+               vectors: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let width = 2 * outputs
+        for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
+        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width)
+        for b in 0..<batch {
+            let v = vectors + b * outputs
+            gatedResidual(preActivation: scratch + b * width, outputs: outputs, identity: v, output: v)
+        }
     }
 
     /// A transposed stride-2 gated layer packed as `[now filter; now gate;
-    /// next filter; next gate]` (`outputs` is 2C): computes both fine-rate
-    /// outputs of the newest coarse vector, `identity`, from the window of
-    /// coarse vectors. `scratch` holds `2*outputs` floats.
+    /// next filter; next gate]` (`outputs` is 2C): computes, per stream, both
+    /// fine-rate outputs of the newest coarse vector `identity[b]` from the
+    /// window of coarse vectors. `identity`, `now` and `next` hold C floats
+    /// per stream; `scratch` holds `4C * batch` floats.
     @inline(__always)
-    func applyUpsampling(window: UnsafePointer<Float>, identity: UnsafePointer<Float>,
+    func applyUpsampling(batch: Int, window: UnsafePointer<Float>, windowStride: Int, identity: UnsafePointer<Float>,
                          now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>) {
-        let c = outputs / 2
-        scratch.update(from: bias, count: 4 * c)
-        matrix.multiplyAccumulate(window, into: scratch)
-        gatedResidual(preActivation: scratch, outputs: c, identity: identity, output: now)
-        gatedResidual(preActivation: scratch + 2 * c, outputs: c, identity: identity, output: next)
+        let c = outputs / 2, width = 4 * c
+        for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
+        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width)
+        for b in 0..<batch {
+            let pre = scratch + b * width
+            gatedResidual(preActivation: pre, outputs: c, identity: identity + b * c, output: now + b * c)
+            gatedResidual(preActivation: pre + 2 * c, outputs: c, identity: identity + b * c, output: next + b * c)
+        }
     }
 }
 

@@ -119,14 +119,25 @@ struct PackedMatrixView {
     @inline(__always)
     func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                             batch: Int, xStride: Int, yStride: Int) {
-        if batch == 1 { panelProduct(x, split: columns, x, into: y); return }
+        multiplyAccumulate(x, stride: xStride, split: columns, x, stride: xStride, into: y, stride: yStride, batch: batch)
+    }
+
+    /// `y[b] += W·[x0[b][0..<split] ; x1[b][0..<columns-split]]` for `batch`
+    /// columns, each operand's column b at `b * stride` floats from its start.
+    /// Batch 1 is the single product, the same bytes.
+    @inline(__always)
+    func multiplyAccumulate(_ x0: UnsafePointer<Float>, stride x0Stride: Int, split: Int,
+                            _ x1: UnsafePointer<Float>, stride x1Stride: Int,
+                            into y: UnsafeMutablePointer<Float>, stride yStride: Int, batch: Int) {
+        if batch == 1 { panelProduct(x0, split: split, x1, into: y); return }
         var panel = elements
         var row0 = 0
         while row0 < rows {
-            // One panel (at most 32 x columns) stays in cache across the batch.
+            // One panel (32 rows by `columns`) stays in cache across the batch.
             for b in 0..<batch {
                 var acc = PanelAccumulators()
-                acc.add(panel, columns: 0, columns, x + b * xStride)
+                acc.add(panel, columns: 0, split, x0 + b * x0Stride)
+                if split < columns { acc.add(panel, columns: split, columns, x1 + b * x1Stride) }
                 acc.store(into: y + b * yStride, row0: row0, rows: rows)
             }
             row0 += PackedMatrix.panel

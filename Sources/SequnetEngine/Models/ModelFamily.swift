@@ -108,8 +108,9 @@ public protocol NetworkWeights: AnyObject, Sendable {
     var configuration: any ModelConfiguration { get }
     /// The weights back in the reference's names and layouts (`configuration.tensors`).
     func exportTensors() -> StateDict
-    /// A new stream state over these weights (zeroed; the stream primes it).
-    func makeState() -> any NetworkState
+    /// A new state for `batch` streams over these weights, stepped together
+    /// (zeroed; the stream primes it). Batch 1 is a single stream.
+    func makeState(batch: Int) -> any NetworkState
     /// Every matrix product of a clock cycle, with the level whose ticks run it.
     var schedule: [ScheduledProduct] { get }
     /// Weight bytes read per tick, grouped by clock period.
@@ -118,19 +119,25 @@ public protocol NetworkWeights: AnyObject, Sendable {
     var multiplyAddsPerStep: Double { get }
 }
 
-/// One stream's caches over a family's weights: ring buffers, clock phase,
-/// and the latest output. Allocated once; `step` allocates nothing.
+/// The caches of a batch of streams over a family's weights: ring buffers,
+/// the clock phase they share, and their latest outputs. One step
+/// implementation serves any batch width; batch 1 is a single stream.
+/// Allocated once; `step` allocates nothing.
 public protocol NetworkState: AnyObject {
-    /// The network's output after the last step, `configuration.output.count` floats.
+    /// Streams stepped together.
+    var batch: Int { get }
+    /// The network's outputs after the last step: `configuration.output.count`
+    /// floats per stream, stream after stream.
     var outputs: UnsafeMutablePointer<Float> { get }
     /// The slowest level whose clock ticks at the next step (0 if one rate).
     var nextTickLevel: Int { get }
-    /// Bytes of per-stream state.
+    /// Bytes of state for the whole batch.
     var stateBytes: Int { get }
     /// Zeroes every cache; the next step is at clock `phase`.
     func reset(phase: Int)
-    /// Feeds one input (an index, see `NetworkInput`) and computes the outputs.
-    func step(_ input: Int)
+    /// Feeds one input per stream (`batch` indices, see `NetworkInput`) and
+    /// computes every stream's outputs.
+    func step(_ inputs: UnsafePointer<Int>)
 }
 
 /// One matrix product of a family's step: run whenever the step's slowest

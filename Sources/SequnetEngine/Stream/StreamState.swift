@@ -13,6 +13,8 @@
 public final class StreamState: @unchecked Sendable {
     public let model: Model
     let network: any NetworkState
+    /// The one input of the next step (the network steps on a batch of one).
+    private let input: UnsafeMutablePointer<Int>
     /// Number of inputs the network takes (inputs at or above are clamped to the last).
     let inputCount: Int
     /// The network's outputs predicting the next step (logits for a
@@ -21,13 +23,16 @@ public final class StreamState: @unchecked Sendable {
 
     init(model: Model) {
         self.model = model
-        network = model.weights.makeState()
+        network = model.weights.makeState(batch: 1)
+        input = .allocate(capacity: 1)
         logits = UnsafeBufferPointer(start: network.outputs, count: model.config.output.count)
         switch model.config.input {
         case .oneHot(let count), .embedding(let count), .multiHot(let count): inputCount = count
         }
         prime(with: [Int]())
     }
+
+    deinit { input.deallocate() }
 
     /// Starts the stream as the reference does from a prompt: the last
     /// `inputSize` inputs, padded in front with the codec's padding input
@@ -42,7 +47,7 @@ public final class StreamState: @unchecked Sendable {
         let startPhase = ((-(inputSize - 1)) % cycles + cycles) % cycles
         network.reset(phase: startPhase)
         if let padding = model.codec.paddingInput {
-            for _ in 0..<(inputSize - kept.count) { network.step(padding) }
+            for _ in 0..<(inputSize - kept.count) { step(padding) }
         }
         for input in kept { step(Int(input)) }
     }
@@ -53,7 +58,8 @@ public final class StreamState: @unchecked Sendable {
     /// Feeds the newest input (a class or token id) and updates `logits`. Allocates nothing.
     @inline(__always)
     public func step(_ input: Int) {
-        network.step(input >= 0 && input < inputCount ? input : inputCount - 1)
+        self.input.pointee = input >= 0 && input < inputCount ? input : inputCount - 1
+        network.step(self.input)
     }
 
     /// The slowest clock level that ticks at the next `step` (0 for a single

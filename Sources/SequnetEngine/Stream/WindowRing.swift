@@ -1,42 +1,56 @@
-/// The last `taps` vectors of one layer's input, always readable as one
-/// contiguous window (oldest first) without copying.
+/// The last `taps` vectors of one layer's input, for each stream of a batch,
+/// always readable as one contiguous window per stream (oldest first)
+/// without copying.
 ///
-/// It keeps `2*taps` slots and writes each new vector twice, at slot `w` and
-/// `w + taps`; the window is then slots `w+1 ... w+taps`.
+/// Each stream keeps `2*taps` slots and writes each new vector twice, at slot
+/// `w` and `w + taps`; its window is then slots `w+1 ... w+taps`. The streams'
+/// rings lie `streamStride` floats apart and share the write slot, so one
+/// batched product reads every stream's window at a fixed stride.
 struct WindowRing {
     let base: UnsafeMutablePointer<Float>
     let dimension: Int
     let taps: Int
+    let streams: Int
     private(set) var writeSlot = 0
 
-    /// `base` must hold `WindowRing.floats(dimension:taps:)` floats.
-    init(base: UnsafeMutablePointer<Float>, dimension: Int, taps: Int) {
+    /// `base` must hold `WindowRing.floats(dimension:taps:streams:)` floats.
+    init(base: UnsafeMutablePointer<Float>, dimension: Int, taps: Int, streams: Int) {
         self.base = base
         self.dimension = dimension
         self.taps = taps
+        self.streams = streams
     }
 
-    static func floats(dimension: Int, taps: Int) -> Int { 2 * taps * dimension }
+    static func floats(dimension: Int, taps: Int, streams: Int) -> Int { streams * 2 * taps * dimension }
 
-    /// Appends `vector`, dropping the oldest.
+    /// Floats from one stream's ring to the next's.
+    var streamStride: Int { 2 * taps * dimension }
+
+    /// Appends one vector per stream, `vectors + b * stride` for stream b, dropping the oldest.
     @inline(__always)
-    mutating func push(_ vector: UnsafePointer<Float>) {
+    mutating func push(_ vectors: UnsafePointer<Float>, stride: Int) {
         advance()
-        base.advanced(by: writeSlot * dimension).update(from: vector, count: dimension)
-        base.advanced(by: (writeSlot + taps) * dimension).update(from: vector, count: dimension)
+        for b in 0..<streams {
+            let ring = base + b * streamStride, vector = vectors + b * stride
+            (ring + writeSlot * dimension).update(from: vector, count: dimension)
+            (ring + (writeSlot + taps) * dimension).update(from: vector, count: dimension)
+        }
     }
 
-    /// Appends the concatenation `first ++ second` (the two lengths sum to `dimension`).
+    /// Appends, per stream, the concatenation `first[b] ++ second[b]` (the two
+    /// lengths sum to `dimension`; both lie `stride` floats apart by stream).
     @inline(__always)
-    mutating func push(_ first: UnsafePointer<Float>, count firstCount: Int, _ second: UnsafePointer<Float>) {
+    mutating func push(_ first: UnsafePointer<Float>, count firstCount: Int, _ second: UnsafePointer<Float>, stride: Int) {
         advance()
         let secondCount = dimension - firstCount
-        var slot = writeSlot
-        while slot < 2 * taps {
-            let p = base.advanced(by: slot * dimension)
-            p.update(from: first, count: firstCount)
-            p.advanced(by: firstCount).update(from: second, count: secondCount)
-            slot += taps
+        for b in 0..<streams {
+            var slot = writeSlot
+            while slot < 2 * taps {
+                let p = base + b * streamStride + slot * dimension
+                p.update(from: first + b * stride, count: firstCount)
+                (p + firstCount).update(from: second + b * stride, count: secondCount)
+                slot += taps
+            }
         }
     }
 
@@ -46,13 +60,10 @@ struct WindowRing {
         if writeSlot == taps { writeSlot = 0 }
     }
 
-    /// The last `taps` vectors, oldest first: `taps * dimension` floats.
+    /// Stream 0's last `taps` vectors, oldest first (`taps * dimension`
+    /// floats); stream b's start `b * streamStride` floats further.
     @inline(__always)
-    var window: UnsafePointer<Float> { UnsafePointer(base.advanced(by: (writeSlot + 1) * dimension)) }
-
-    /// The newest vector.
-    @inline(__always)
-    var newest: UnsafePointer<Float> { UnsafePointer(base.advanced(by: (writeSlot + taps) * dimension)) }
+    var window: UnsafePointer<Float> { UnsafePointer(base + (writeSlot + 1) * dimension) }
 
     /// Back to the first slot; the caller zeroes the memory.
     mutating func rewind() { writeSlot = 0 }

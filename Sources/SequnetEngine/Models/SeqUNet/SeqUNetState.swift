@@ -1,16 +1,19 @@
-/// One independent Seq-U-Net stream: every layer's ring buffer at its own time
-/// scale, the per-level shortcut and "next" vectors, and the clock phase.
-/// Allocated once; `step` allocates nothing and touches no reference counts.
+/// The streams of a batch over one Seq-U-Net: every layer's ring buffer at
+/// its own time scale, the per-level shortcut and "next" vectors, and the
+/// clock phase, which all streams of the batch share. Each layer that ticks
+/// is one packed-matrix product over the whole batch. Allocated once; `step`
+/// allocates nothing and touches no reference counts.
 public final class SeqUNetState: NetworkState, @unchecked Sendable {
     public let weights: SeqUNetWeights
     private let config: SeqUNetConfig
+    public let batch: Int
 
     /// Position of the next sample within the clock cycle: level i ticks
     /// when `phase` is a multiple of 2^i.
     private(set) var phase = 0
 
     private let arena: FloatBuffer
-    /// Last K input classes, twice over (see `WindowRing`).
+    /// Per stream, the last K input classes, twice over (see `WindowRing`).
     private let classRing: UnsafeMutablePointer<Int32>
     private var classSlot = 0
 
@@ -30,26 +33,29 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     private let upRings: UnsafeMutablePointer<WindowRing>         // concat(c, up), 2C-vectors
     private let ringCount: Int
 
-    private let shortcuts: UnsafeMutablePointer<Float>  // h_i, (L-1) x C
-    private let nextUp: UnsafeMutablePointer<Float>     // "next" of upconv i, (L-1) x C
-    private let nowUp: UnsafeMutablePointer<Float>      // C
-    private let current: UnsafeMutablePointer<Float>    // C, the vector flowing through
-    private let scratch: UnsafeMutablePointer<Float>    // 4C
-    private let rectified: UnsafeMutablePointer<Float>  // C
-    /// The latest logits, `classes` floats.
+    // Per-stream vectors, stream after stream (B of each).
+    private let shortcuts: UnsafeMutablePointer<Float>  // h_i, (L-1) x B x C
+    private let nextUp: UnsafeMutablePointer<Float>     // "next" of upconv i, (L-1) x B x C
+    private let nowUp: UnsafeMutablePointer<Float>      // B x C
+    private let current: UnsafeMutablePointer<Float>    // B x C, the vectors flowing through
+    private let scratch: UnsafeMutablePointer<Float>    // B x 4C
+    private let rectified: UnsafeMutablePointer<Float>  // B x C
+    /// The latest logits, `classes` floats per stream.
     public let outputs: UnsafeMutablePointer<Float>
 
-    public init(weights: SeqUNetWeights) {
+    public init(weights: SeqUNetWeights, batch: Int) {
+        precondition(batch >= 1)
         self.weights = weights
+        self.batch = batch
         let config = weights.config
         self.config = config
         let c = config.features, k = config.kernelSize, d = config.depth, l = config.levels
         let m = (k + 1) / 2
-        let ringC = WindowRing.floats(dimension: c, taps: k)
+        let ringC = WindowRing.floats(dimension: c, taps: k, streams: batch)
         let total = (l - 1) * d * ringC + (l - 1) * ringC + d * ringC
-            + (l - 1) * WindowRing.floats(dimension: c, taps: m)
-            + (l - 1) * d * WindowRing.floats(dimension: 2 * c, taps: k)
-            + 2 * (l - 1) * c + 7 * c + config.classes + 64
+            + (l - 1) * WindowRing.floats(dimension: c, taps: m, streams: batch)
+            + (l - 1) * d * WindowRing.floats(dimension: 2 * c, taps: k, streams: batch)
+            + batch * (2 * (l - 1) * c + 7 * c + config.classes) + 64
         arena = FloatBuffer(count: total)
         var cursor = arena.pointer
         func carve(_ n: Int) -> UnsafeMutablePointer<Float> {
@@ -69,15 +75,13 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         outputMatrix = weights.outputMatrix.view
 
         var rings: [WindowRing] = []
-        for _ in 0..<((l - 1) * d) { rings.append(WindowRing(base: carve(ringC), dimension: c, taps: k)) }
-        for _ in 0..<(l - 1) { rings.append(WindowRing(base: carve(ringC), dimension: c, taps: k)) }
-        for _ in 0..<d { rings.append(WindowRing(base: carve(ringC), dimension: c, taps: k)) }
-        for _ in 0..<(l - 1) {
-            rings.append(WindowRing(base: carve(WindowRing.floats(dimension: c, taps: m)), dimension: c, taps: m))
+        func ring(dimension: Int, taps: Int) -> WindowRing {
+            WindowRing(base: carve(WindowRing.floats(dimension: dimension, taps: taps, streams: batch)),
+                       dimension: dimension, taps: taps, streams: batch)
         }
-        for _ in 0..<((l - 1) * d) {
-            rings.append(WindowRing(base: carve(WindowRing.floats(dimension: 2 * c, taps: k)), dimension: 2 * c, taps: k))
-        }
+        for _ in 0..<((l - 1) * d + (l - 1) + d) { rings.append(ring(dimension: c, taps: k)) }
+        for _ in 0..<(l - 1) { rings.append(ring(dimension: c, taps: m)) }
+        for _ in 0..<((l - 1) * d) { rings.append(ring(dimension: 2 * c, taps: k)) }
         ringCount = rings.count
         let ringStorage = UnsafeMutablePointer<WindowRing>.allocate(capacity: rings.count)
         ringStorage.initialize(from: rings, count: rings.count)
@@ -87,14 +91,14 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         upsampleRings = bottleneckRings + d
         upRings = upsampleRings + (l - 1)
 
-        classRing = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * k)
-        shortcuts = carve((l - 1) * c)
-        nextUp = carve((l - 1) * c)
-        nowUp = carve(c)
-        current = carve(c)
-        scratch = carve(4 * c)
-        rectified = carve(c)
-        outputs = carve(config.classes)
+        classRing = UnsafeMutablePointer<Int32>.allocate(capacity: batch * 2 * k)
+        shortcuts = carve((l - 1) * batch * c)
+        nextUp = carve((l - 1) * batch * c)
+        nowUp = carve(batch * c)
+        current = carve(batch * c)
+        scratch = carve(batch * 4 * c)
+        rectified = carve(batch * c)
+        outputs = carve(batch * config.classes)
         reset(phase: 0)
     }
 
@@ -105,61 +109,62 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         classRing.deallocate()
     }
 
-    public var stateBytes: Int { arena.count * MemoryLayout<Float>.size + 2 * config.kernelSize * 4 }
+    public var stateBytes: Int { arena.count * MemoryLayout<Float>.size + batch * 2 * config.kernelSize * 4 }
 
     public var nextTickLevel: Int { phase == 0 ? config.levels - 1 : phase.trailingZeroBitCount }
 
     /// Zeroes every buffer and sets the phase of the next sample. The class
-    /// window holds class 0 until K inputs have been fed; priming always feeds
-    /// at least that many (the input size exceeds K), so it is never read.
+    /// windows hold class 0 until K inputs have been fed. What the first
+    /// steps compute from them lies outside the receptive field of anything
+    /// read after priming, which feeds the whole input size (more than K).
     public func reset(phase: Int) {
         arena.zero()
-        classRing.initialize(repeating: 0, count: 2 * config.kernelSize)
+        classRing.initialize(repeating: 0, count: batch * 2 * config.kernelSize)
         classSlot = 0
         for r in 0..<ringCount { downRings[r].rewind() }
         self.phase = phase
     }
 
-    /// Feeds one class and computes the logits for the next sample.
-    public func step(_ inputClass: Int) {
+    /// Feeds one class per stream and computes each stream's logits for the next sample.
+    public func step(_ inputs: UnsafePointer<Int>) {
         let c = config.features, k = config.kernelSize, levels = config.levels, depth = config.depth
+        let batch = self.batch, bc = batch * c
 
         // Highest level whose clock ticks at this sample.
         let top = phase == 0 ? levels - 1 : phase.trailingZeroBitCount
 
         // Input conv: the bias plus one weight column per tap, picked by class.
         classSlot = classSlot + 1 == k ? 0 : classSlot + 1
-        classRing[classSlot] = Int32(inputClass)
-        classRing[classSlot + k] = Int32(inputClass)
-        current.update(from: weights.inputBias.pointer, count: c)
         let table = weights.inputTable.pointer
-        for j in 0..<k {
-            let column = table + (j * config.classes + Int(classRing[classSlot + 1 + j])) * c
-            for o in 0..<c { current[o] += column[o] }
+        for b in 0..<batch {
+            let ring = classRing + b * 2 * k
+            ring[classSlot] = Int32(inputs[b])
+            ring[classSlot + k] = Int32(inputs[b])
+            let vector = current + b * c
+            vector.update(from: weights.inputBias.pointer, count: c)
+            for j in 0..<k {
+                let column = table + (j * config.classes + Int(ring[classSlot + 1 + j])) * c
+                for o in 0..<c { vector[o] += column[o] }
+            }
         }
 
         // Down path: each level that ticks refines `current` and keeps a shortcut.
         var level = 0
         while level < levels - 1 && level <= top {
             for j in 0..<depth {
-                let n = level * depth + j
-                downRings[n].push(current)
-                downKernels[n].apply(window: downRings[n].window, identity: current, output: current, scratch: scratch)
+                apply(downKernels[level * depth + j], &downRings[level * depth + j])
             }
-            (shortcuts + level * c).update(from: current, count: c)
-            downsampleRings[level].push(current)
+            (shortcuts + level * bc).update(from: current, count: bc)
+            downsampleRings[level].push(current, stride: c)
             if level + 1 <= top {
-                downsampleKernels[level].apply(window: downsampleRings[level].window, identity: current,
-                                               output: current, scratch: scratch)
+                let ring = downsampleRings[level]
+                downsampleKernels[level].apply(batch: batch, window: ring.window, windowStride: ring.streamStride,
+                                               vectors: current, scratch: scratch)
             }
             level += 1
         }
         if top == levels - 1 {
-            for j in 0..<depth {
-                bottleneckRings[j].push(current)
-                bottleneckKernels[j].apply(window: bottleneckRings[j].window, identity: current,
-                                           output: current, scratch: scratch)
-            }
+            for j in 0..<depth { apply(bottleneckKernels[j], &bottleneckRings[j]) }
         }
 
         // Up path, from the highest ticking level down to level 0. `current`
@@ -168,29 +173,39 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         while i >= 0 {
             let up: UnsafeMutablePointer<Float>
             if i == top {
-                // Level i+1 did not tick: use the "next" vector it left us.
-                up = nextUp + i * c
+                // Level i+1 did not tick: use the "next" vectors it left us.
+                up = nextUp + i * bc
             } else {
-                upsampleRings[i].push(current)
-                upsampleKernels[i].applyUpsampling(window: upsampleRings[i].window, identity: current,
-                                                   now: nowUp, next: nextUp + i * c, scratch: scratch)
+                upsampleRings[i].push(current, stride: c)
+                let ring = upsampleRings[i]
+                upsampleKernels[i].applyUpsampling(batch: batch, window: ring.window, windowStride: ring.streamStride,
+                                                   identity: current, now: nowUp, next: nextUp + i * bc, scratch: scratch)
                 up = nowUp
             }
-            current.update(from: shortcuts + i * c, count: c)
+            current.update(from: shortcuts + i * bc, count: bc)
             for j in 0..<depth {
                 let n = i * depth + j
-                upRings[n].push(current, count: c, up)
-                upKernels[n].apply(window: upRings[n].window, identity: current, output: current, scratch: scratch)
+                upRings[n].push(current, count: c, up, stride: c)
+                let ring = upRings[n]
+                upKernels[n].apply(batch: batch, window: ring.window, windowStride: ring.streamStride,
+                                   vectors: current, scratch: scratch)
             }
             i -= 1
         }
 
         // Output: 1x1 conv after a ReLU.
-        relu(current, count: c, into: rectified)
-        outputs.update(from: weights.outputBias.pointer, count: config.classes)
-        outputMatrix.multiplyAccumulate(rectified, into: outputs)
+        relu(current, count: bc, into: rectified)
+        for b in 0..<batch { (outputs + b * config.classes).update(from: weights.outputBias.pointer, count: config.classes) }
+        outputMatrix.multiplyAccumulate(rectified, into: outputs, batch: batch, xStride: c, yStride: config.classes)
 
         phase += 1
         if phase == config.cycles { phase = 0 }
+    }
+
+    /// A residual layer on `current`, its input pushed to its ring first.
+    @inline(__always)
+    private func apply(_ kernel: GatedKernel, _ ring: inout WindowRing) {
+        ring.push(current, stride: config.features)
+        kernel.apply(batch: batch, window: ring.window, windowStride: ring.streamStride, vectors: current, scratch: scratch)
     }
 }

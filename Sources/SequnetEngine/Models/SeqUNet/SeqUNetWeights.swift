@@ -61,7 +61,7 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
 
     public var configuration: any ModelConfiguration { config }
 
-    public func makeState() -> any NetworkState { SeqUNetState(weights: self) }
+    public func makeState(batch: Int) -> any NetworkState { SeqUNetState(weights: self, batch: batch) }
 
     public func exportTensors() -> StateDict {
         let c = config.features, k = config.kernelSize, classes = config.classes

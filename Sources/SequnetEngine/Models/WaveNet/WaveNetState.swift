@@ -1,13 +1,16 @@
-/// One independent WaveNet stream: per layer, the inputs of the last d steps
-/// (its dilation), and every layer's gated output for the deferred skip sum.
-/// Allocated once; `step` allocates nothing.
+/// The streams of a batch over one WaveNet: per layer and stream, the inputs
+/// of the last d steps (its dilation), and every layer's gated output for the
+/// deferred skip sum. Each layer is one packed-matrix product over the whole
+/// batch. Allocated once; `step` allocates nothing.
 public final class WaveNetState: NetworkState, @unchecked Sendable {
     public let weights: WaveNetWeights
     private let config: WaveNetConfig
+    public let batch: Int
 
     private let arena: FloatBuffer
-    /// Per layer: the last `d` inputs, `d` slots of `R` floats. Slot `t mod d`
-    /// holds x[t-d] until x[t] replaces it.
+    /// Per layer: for each stream, the last `d` inputs, `d` slots of `R`
+    /// floats (streams `d * R` apart). Slot `t mod d` holds x[t-d] until x[t]
+    /// replaces it.
     private let history: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     private let dilations: UnsafeMutablePointer<Int>
     private let kernels: UnsafeMutablePointer<GatedKernel>
@@ -15,16 +18,19 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
     private let residualBias: UnsafeMutablePointer<UnsafePointer<Float>>
     private let skipAll: PackedMatrixView, end1: PackedMatrixView, end2: PackedMatrixView
     private var time = 0
-    private let x: UnsafeMutablePointer<Float>        // R
-    private let gated: UnsafeMutablePointer<Float>    // 2Dc pre-activation
-    private let zAll: UnsafeMutablePointer<Float>     // layers x Dc gated outputs
-    private let skip: UnsafeMutablePointer<Float>     // S
-    private let hidden: UnsafeMutablePointer<Float>   // S
-    /// The latest logits, `classes` floats.
+    // Per-stream vectors, stream after stream.
+    private let x: UnsafeMutablePointer<Float>        // B x R
+    private let gated: UnsafeMutablePointer<Float>    // B x 2Dc pre-activation
+    private let zAll: UnsafeMutablePointer<Float>     // B x (layers x Dc) gated outputs
+    private let skip: UnsafeMutablePointer<Float>     // B x S
+    private let hidden: UnsafeMutablePointer<Float>   // B x S
+    /// The latest logits, `classes` floats per stream.
     public let outputs: UnsafeMutablePointer<Float>
 
-    public init(weights: WaveNetWeights) {
+    public init(weights: WaveNetWeights, batch: Int) {
+        precondition(batch >= 1)
         self.weights = weights
+        self.batch = batch
         let config = weights.config
         self.config = config
         skipAll = weights.skipAll.view
@@ -33,7 +39,7 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
         let layers = config.layerCount
         let dilationList = (0..<layers).map { config.dilation(ofLayer: $0) }
-        let total = dilationList.reduce(0, +) * r + r + 2 * dc + layers * dc + 2 * s + config.classes + 64
+        let total = batch * (dilationList.reduce(0, +) * r + r + 2 * dc + layers * dc + 2 * s + config.classes) + 64
         arena = FloatBuffer(count: total)
         var cursor = arena.pointer
         func carve(_ n: Int) -> UnsafeMutablePointer<Float> {
@@ -47,17 +53,17 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         residualBias = .allocate(capacity: layers)
         for l in 0..<layers {
             dilations[l] = dilationList[l]
-            (history + l).initialize(to: carve(dilationList[l] * r))
+            (history + l).initialize(to: carve(batch * dilationList[l] * r))
             (kernels + l).initialize(to: weights.dilated[l].kernel)
             (residual + l).initialize(to: weights.residual[l].view)
             (residualBias + l).initialize(to: UnsafePointer(weights.residualBias[l].pointer))
         }
-        x = carve(r)
-        gated = carve(2 * dc)
-        zAll = carve(layers * dc)
-        skip = carve(s)
-        hidden = carve(s)
-        outputs = carve(config.classes)
+        x = carve(batch * r)
+        gated = carve(batch * 2 * dc)
+        zAll = carve(batch * layers * dc)
+        skip = carve(batch * s)
+        hidden = carve(batch * s)
+        outputs = carve(batch * config.classes)
     }
 
     deinit {
@@ -76,38 +82,46 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         time = 0
     }
 
-    /// Feeds one class and computes the logits for the next sample.
-    public func step(_ inputClass: Int) {
+    /// Feeds one class per stream and computes each stream's logits for the next sample.
+    public func step(_ inputs: UnsafePointer<Int>) {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
-        let layers = config.layerCount
+        let layers = config.layerCount, classes = config.classes, batch = self.batch
 
-        x.update(from: weights.startTable.pointer + inputClass * r, count: r)
-        for o in 0..<r { x[o] += weights.startBias[o] }
-
+        for b in 0..<batch {
+            let xb = x + b * r
+            xb.update(from: weights.startTable.pointer + inputs[b] * r, count: r)
+            for o in 0..<r { xb[o] += weights.startBias[o] }
+        }
         for l in 0..<layers {
-            let slot = history[l] + (time & (dilations[l] - 1)) * r
+            let d = dilations[l]
+            let slot = history[l] + (time & (d - 1)) * r
             let kernel = kernels[l]
-            gated.update(from: kernel.bias, count: 2 * dc)
+            for b in 0..<batch { (gated + b * 2 * dc).update(from: kernel.bias, count: 2 * dc) }
             // Columns 0..<R take x[t-d] (still in the slot), R..<2R take x[t].
-            kernel.matrix.multiplyAccumulate(slot, split: r, x, into: gated)
-            slot.update(from: x, count: r)
-            let z = zAll + l * dc
-            gatedActivation(preActivation: gated, outputs: dc, output: z)
+            kernel.matrix.multiplyAccumulate(slot, stride: d * r, split: r, x, stride: r,
+                                             into: gated, stride: 2 * dc, batch: batch)
+            for b in 0..<batch {
+                (slot + b * d * r).update(from: x + b * r, count: r)
+                gatedActivation(preActivation: gated + b * 2 * dc, outputs: dc, output: zAll + b * layers * dc + l * dc)
+            }
             if l < layers - 1 {   // the last layer's residual output is never read
                 let bias = residualBias[l]
-                for o in 0..<r { x[o] += bias[o] }
-                residual[l].multiplyAccumulate(z, into: x)
+                for b in 0..<batch {
+                    let xb = x + b * r
+                    for o in 0..<r { xb[o] += bias[o] }
+                }
+                residual[l].multiplyAccumulate(zAll + l * dc, into: x, batch: batch, xStride: layers * dc, yStride: r)
             }
         }
 
-        skip.update(from: weights.skipBiasSum.pointer, count: s)
-        skipAll.multiplyAccumulate(zAll, into: skip)
-        relu(skip, count: s, into: skip)
-        hidden.update(from: weights.end1Bias.pointer, count: s)
-        end1.multiplyAccumulate(skip, into: hidden)
-        relu(hidden, count: s, into: hidden)
-        outputs.update(from: weights.end2Bias.pointer, count: config.classes)
-        end2.multiplyAccumulate(hidden, into: outputs)
+        for b in 0..<batch { (skip + b * s).update(from: weights.skipBiasSum.pointer, count: s) }
+        skipAll.multiplyAccumulate(zAll, into: skip, batch: batch, xStride: layers * dc, yStride: s)
+        relu(skip, count: batch * s, into: skip)
+        for b in 0..<batch { (hidden + b * s).update(from: weights.end1Bias.pointer, count: s) }
+        end1.multiplyAccumulate(skip, into: hidden, batch: batch, xStride: s, yStride: s)
+        relu(hidden, count: batch * s, into: hidden)
+        for b in 0..<batch { (outputs + b * classes).update(from: weights.end2Bias.pointer, count: classes) }
+        end2.multiplyAccumulate(hidden, into: outputs, batch: batch, xStride: s, yStride: classes)
         time += 1
     }
 }

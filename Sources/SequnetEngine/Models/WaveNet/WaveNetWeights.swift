@@ -69,7 +69,7 @@ public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
 
     public var configuration: any ModelConfiguration { config }
 
-    public func makeState() -> any NetworkState { WaveNetState(weights: self) }
+    public func makeState(batch: Int) -> any NetworkState { WaveNetState(weights: self, batch: batch) }
 
     public func exportTensors() -> StateDict {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels

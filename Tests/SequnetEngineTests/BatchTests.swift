@@ -1,0 +1,41 @@
+import XCTest
+@testable import SequnetEngine
+
+/// A batch of B streams is one state stepped with B inputs at a time; each
+/// layer is one product over the batch. Stream b of a batch computes exactly
+/// what a state of its own computes.
+final class BatchTests: XCTestCase {
+    func check(_ model: Model, batch: Int, steps: Int, phase: Int) {
+        let batched = model.weights.makeState(batch: batch)
+        let singles = (0..<batch).map { _ in model.weights.makeState(batch: 1) }
+        batched.reset(phase: phase)
+        for s in singles { s.reset(phase: phase) }
+        let outputs = model.config.output.count
+        var rng = SeededGenerator(seed: UInt64(batch * 100 + phase))
+        var inputs = [Int](repeating: 0, count: batch)
+        for t in 0..<steps {
+            for b in 0..<batch { inputs[b] = Int(rng.next() % 256) }
+            batched.step(inputs)
+            for b in 0..<batch {
+                singles[b].step([inputs[b]])
+                let mine = Array(UnsafeBufferPointer(start: batched.outputs + b * outputs, count: outputs))
+                let alone = Array(UnsafeBufferPointer(start: singles[b].outputs, count: outputs))
+                if mine != alone {
+                    XCTFail("\(model.config): stream \(b) of \(batch) differs at step \(t)")
+                    return
+                }
+            }
+        }
+        XCTAssertEqual(batched.stateBytes > singles[0].stateBytes, batch > 1)
+    }
+
+    func testEveryStreamOfASeqUNetBatchIsBitIdenticalToItsOwnStream() throws {
+        let model = try Fixtures.model("sequnet_c24_l5_d2_k3")
+        check(model, batch: 3, steps: 70, phase: 5)
+        check(model, batch: 1, steps: 20, phase: 0)
+    }
+
+    func testEveryStreamOfAWaveNetBatchIsBitIdenticalToItsOwnStream() throws {
+        check(try Fixtures.model("wavenet_l4_b2_r16_d16_s32"), batch: 4, steps: 40, phase: 0)
+    }
+}
