@@ -35,6 +35,8 @@ public struct BenchReport: Encodable, Sendable {
     public var warmupSamples: Int
     /// Steps per second of real time (nil if the codec's steps are not timed).
     public var stepsPerSecondOfRealTime: Int?
+    /// Steps per second per stream over real time's; null where steps are not timed.
+    @NullWhenAbsent public var realTimeFactor: Double?
     /// All streams together, median repeat.
     public var samplesPerSecond: Double
     public var samplesPerSecondPerStream: Double
@@ -45,8 +47,8 @@ public struct BenchReport: Encodable, Sendable {
     public var weightBytesPerSample: Double
     public var multiplyAddsPerSample: Double
     /// The smallest playback buffer that plays the measured run without an
-    /// underrun; nil when slower than real time.
-    public var minBufferMs: Double?
+    /// underrun; null when slower than real time.
+    @NullWhenAbsent public var minBufferMs: Double?
     /// Weight bytes per second the engine pulls through at its speed.
     public var weightBandwidthGBPerSecond: Double
     /// The bound's effective read bandwidth over all groups.
@@ -54,12 +56,10 @@ public struct BenchReport: Encodable, Sendable {
     public var boundSamplesPerSecond: Double
     public var bandwidthByPeriod: [PeriodBandwidth]
     public var replaySamplesPerSecond: Double?
+    public var engineOverReplay: Double?
     public var kernels: [KernelTiming]?
     /// "AMD EPYC ..., 2 cores".
     public var machine: String
-
-    public var realTimeFactor: Double? { stepsPerSecondOfRealTime.map { samplesPerSecondPerStream / Double($0) } }
-    public var engineOverReplay: Double? { replaySamplesPerSecond.map { samplesPerSecondPerStream / $0 } }
 
     enum CodingKeys: String, CodingKey {
         case model, architecture, parameters, precision, threads, repeats, kernels
@@ -82,38 +82,23 @@ public struct BenchReport: Encodable, Sendable {
         case engineOverReplay = "engine_over_replay"
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(architecture, forKey: .architecture)
-        try c.encode(parameters, forKey: .parameters)
-        try c.encode(precision, forKey: .precision)
-        try c.encode(threads, forKey: .threads)
-        try c.encode(samplesTimed, forKey: .samplesTimed)
-        try c.encode(repeats, forKey: .repeats)
-        try c.encode(samplesPerSecond, forKey: .samplesPerSecond)
-        try c.encode(samplesPerSecondPerStream, forKey: .samplesPerSecondPerStream)
-        try c.encode(realTimeFactor, forKey: .realTimeFactor)   // null without a real-time rate
-        try c.encode(latency, forKey: .latency)
-        try c.encode(tickCosts, forKey: .tickCosts)
-        try c.encode(stateBytes, forKey: .stateBytes)
-        try c.encode(weightBytes, forKey: .weightBytes)
-        try c.encode(weightBytesPerSample, forKey: .weightBytesPerSample)
-        try c.encode(multiplyAddsPerSample, forKey: .multiplyAddsPerSample)
-        try c.encode(minBufferMs, forKey: .minBufferMs)         // null when slower than real time
-        try c.encode(weightBandwidthGBPerSecond, forKey: .weightBandwidthGBPerSecond)
-        try c.encode(measuredReadBandwidthGBPerSecond, forKey: .measuredReadBandwidthGBPerSecond)
-        try c.encode(boundSamplesPerSecond, forKey: .boundSamplesPerSecond)
-        try c.encode(bandwidthByPeriod, forKey: .bandwidthByPeriod)
-        try c.encodeIfPresent(replaySamplesPerSecond, forKey: .replaySamplesPerSecond)
-        try c.encodeIfPresent(engineOverReplay, forKey: .engineOverReplay)
-        try c.encodeIfPresent(kernels, forKey: .kernels)
-    }
-
     /// The report as one line of JSON, keys sorted.
     public func json() throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+/// An optional that JSON shows as `null` rather than leaving out.
+@propertyWrapper
+public struct NullWhenAbsent<Value: Encodable & Sendable>: Encodable, Sendable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }

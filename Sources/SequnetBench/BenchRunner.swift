@@ -53,10 +53,12 @@ public enum BenchRunner {
         let rate = model.codec.stepsPerSecond
 
         let bound = BandwidthBound(model.weightReads)
+        let replay = options.replay ? measureReplay(model: model, samples: n, repeats: repeats) : nil
         let report = BenchReport(
             model: label, architecture: type(of: config).architecture, parameters: model.parameterCount,
             precision: model.precision.rawValue, threads: options.threads, samplesTimed: n, repeats: repeats,
             warmupSamples: warmupSamples, stepsPerSecondOfRealTime: rate,
+            realTimeFactor: rate.map { perStream / Double($0) },
             samplesPerSecond: samplesPerSecond, samplesPerSecondPerStream: perStream,
             latency: LatencySummary(histogram), tickCosts: tickCosts(streams),
             stateBytes: probe.stateBytes, weightBytes: model.weightBytes,
@@ -70,7 +72,7 @@ public enum BenchRunner {
                 .init(periodSamples: $0.reads.periodSamples, bytes: $0.reads.bytes, bytesPerSample: $0.reads.bytesPerSample,
                       footprintBytes: $0.footprintBytes, readGBPerSecond: $0.bytesPerSecond / 1e9)
             },
-            replaySamplesPerSecond: options.replay ? measureReplay(model: model, samples: n, repeats: repeats) : nil,
+            replaySamplesPerSecond: replay, engineOverReplay: replay.map { perStream / $0 },
             kernels: options.kernels ? SGEMVReplay(model: model).compareKernels() : nil,
             machine: machineSummary())
         return BenchMeasurement(report: report, latencyHistogram: histogram)

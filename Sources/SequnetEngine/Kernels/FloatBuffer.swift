@@ -33,3 +33,21 @@ public final class FloatBuffer: @unchecked Sendable {
 
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }
+
+/// One zeroed allocation handed out in consecutive pieces: a stream state's
+/// ring buffers and vectors, carved once at creation.
+final class FloatArena {
+    let buffer: FloatBuffer
+    private var used = 0
+
+    init(count: Int) { buffer = FloatBuffer(count: count) }
+
+    /// The next `count` floats.
+    func carve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        precondition(used + count <= buffer.count, "arena overrun")
+        defer { used += count }
+        return buffer.pointer + used
+    }
+
+    var bytes: Int { buffer.count * MemoryLayout<Float>.size }
+}

@@ -48,6 +48,12 @@ struct GatedKernel {
     func apply(batch: Int, window: UnsafePointer<Float>, windowStride: Int,
                vectors: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let width = 2 * outputs
+        if batch == 1 {   // a single stream: the plain product, fully inlined
+            scratch.update(from: bias, count: width)
+            matrix.multiplyAccumulate(window, into: scratch)
+            gatedResidual(preActivation: scratch, outputs: outputs, identity: vectors, output: vectors)
+            return
+        }
         for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
         matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width)
         for b in 0..<batch {
@@ -66,6 +72,13 @@ struct GatedKernel {
                          now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>) {
         let c = outputs / 2, width = 4 * c
+        if batch == 1 {   // a single stream: the plain product, fully inlined
+            scratch.update(from: bias, count: width)
+            matrix.multiplyAccumulate(window, into: scratch)
+            gatedResidual(preActivation: scratch, outputs: c, identity: identity, output: now)
+            gatedResidual(preActivation: scratch + 2 * c, outputs: c, identity: identity, output: next)
+            return
+        }
         for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
         matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width)
         for b in 0..<batch {

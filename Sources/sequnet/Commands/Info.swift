@@ -51,22 +51,13 @@ struct Info: ParsableCommand {
 
 /// `info --json` output.
 struct InfoReport: Encodable {
-    var path: String
-    var format: String
-    var architecture: String
+    var path, format, architecture: String
     var hyperparameters: [String: Int]
-    var parameters: Int
-    var inputSize: Int
-    var receptiveFieldSamples: Int
+    var parameters, inputSize, receptiveFieldSamples, timeScales, cycleSamples, weightBytes, stateBytes: Int
+    var multiplyAddsPerSample, weightBytesPerSample, loadSeconds: Double
+    /// Only where the codec's steps are a fixed span of time (audio).
     var receptiveFieldMs: Double?
-    var timeScales: Int
-    var cycleSamples: Int
-    var multiplyAddsPerSample: Double
-    var weightBytesPerSample: Double
-    var weightBytes: Int
-    var stateBytes: Int
     var sampleRate: Int?
-    var loadSeconds: Double
 
     init(_ loaded: LoadedModel, stateBytes: Int) {
         let model = loaded.model, config = model.config

@@ -32,37 +32,18 @@ extension GatedLayerWeights {
     /// column `j * in + c` is input channel c at tap j, oldest tap first.
     init(stacking t: GatedConvTensors) {
         let out = t.filter.shape[0], inputs = t.filter.shape[1], k = t.filter.shape[2]
-        let columns = inputs * k
-        var matrix = [Float](repeating: 0, count: 2 * out * columns)
-        for (half, w) in [t.filter, t.gate].enumerated() {
-            for o in 0..<out {
-                let row = (half * out + o) * columns
-                for c in 0..<inputs {
-                    for j in 0..<k { matrix[row + j * inputs + c] = w.values[(o * inputs + c) * k + j] }
-                }
-            }
-        }
-        self.init(rowMajor: matrix, bias: t.filterBias.values + t.gateBias.values, outputs: out, columns: columns)
+        let layout = Self.stackedLayout(outputs: out, inputs: inputs, taps: k)
+        self.init(rowMajor: Self.stack(t, layout, count: 2 * out * inputs * k),
+                  bias: t.filterBias.values + t.gateBias.values, outputs: out, columns: inputs * k)
     }
 
     /// The inverse of `init(stacking:)`.
     func unstacked(inputs: Int, taps k: Int) -> GatedConvTensors {
-        let matrix = self.matrix.rowMajor()
-        var halves: [[Float]] = [[], []]
-        for half in 0..<2 {
-            var w = [Float](repeating: 0, count: outputs * inputs * k)
-            for o in 0..<outputs {
-                let row = (half * outputs + o) * columns
-                for c in 0..<inputs {
-                    for j in 0..<k { w[(o * inputs + c) * k + j] = matrix[row + j * inputs + c] }
-                }
-            }
-            halves[half] = w
-        }
+        let (filter, gate) = unstack(Self.stackedLayout(outputs: outputs, inputs: inputs, taps: k))
         let b = bias.array
-        return GatedConvTensors(filter: Tensor(shape: [outputs, inputs, k], values: halves[0]),
+        return GatedConvTensors(filter: Tensor(shape: [outputs, inputs, k], values: filter),
                                 filterBias: Tensor(shape: [outputs], values: Array(b[0..<outputs])),
-                                gate: Tensor(shape: [outputs, inputs, k], values: halves[1]),
+                                gate: Tensor(shape: [outputs, inputs, k], values: gate),
                                 gateBias: Tensor(shape: [outputs], values: Array(b[outputs...])))
     }
 
@@ -74,43 +55,66 @@ extension GatedLayerWeights {
     /// last in the window. Its bias is the conv's, once for each half.
     init(stackingUpsampling t: GatedConvTensors) {
         let c = t.filter.shape[0], k = t.filter.shape[2], m = (k + 1) / 2
-        let columns = m * c
-        var matrix = [Float](repeating: 0, count: 4 * c * columns)
-        for (half, w) in [t.filter, t.gate].enumerated() {
-            for j in 0..<k {
-                let rowBlock = (j % 2 == 0 ? 0 : 2) + half
-                let q = m - 1 - j / 2
-                for o in 0..<c {
-                    let row = (rowBlock * c + o) * columns
-                    for ci in 0..<c { matrix[row + q * c + ci] = w.values[(ci * c + o) * k + j] }
-                }
-            }
-        }
+        let layout = Self.upsamplingLayout(channels: c, taps: k)
         let bias = t.filterBias.values + t.gateBias.values
-        self.init(rowMajor: matrix, bias: bias + bias, outputs: 2 * c, columns: columns)
+        self.init(rowMajor: Self.stack(t, layout, count: 4 * c * m * c), bias: bias + bias, outputs: 2 * c, columns: m * c)
     }
 
     /// The inverse of `init(stackingUpsampling:)`.
     func unstackedUpsampling(kernel k: Int) -> GatedConvTensors {
-        let c = outputs / 2, m = (k + 1) / 2, columns = m * c
-        let matrix = self.matrix.rowMajor()
-        var halves: [[Float]] = [[], []]
+        let c = outputs / 2
+        let (filter, gate) = unstack(Self.upsamplingLayout(channels: c, taps: k))
+        let b = bias.array
+        return GatedConvTensors(filter: Tensor(shape: [c, c, k], values: filter),
+                                filterBias: Tensor(shape: [c], values: Array(b[0..<c])),
+                                gate: Tensor(shape: [c, c, k], values: gate),
+                                gateBias: Tensor(shape: [c], values: Array(b[c..<(2 * c)])))
+    }
+
+    /// Where each weight goes: (half, index in the reference tensor, index in
+    /// the stacked row-major matrix), half 0 the filter and 1 the gate.
+    private typealias Layout = [(half: Int, reference: Int, stacked: Int)]
+
+    private static func stackedLayout(outputs out: Int, inputs: Int, taps k: Int) -> Layout {
+        var layout: Layout = []
+        layout.reserveCapacity(2 * out * inputs * k)
         for half in 0..<2 {
-            var w = [Float](repeating: 0, count: c * c * k)
-            for j in 0..<k {
-                let rowBlock = (j % 2 == 0 ? 0 : 2) + half
-                let q = m - 1 - j / 2
-                for o in 0..<c {
-                    let row = (rowBlock * c + o) * columns
-                    for ci in 0..<c { w[(ci * c + o) * k + j] = matrix[row + q * c + ci] }
+            for o in 0..<out {
+                for c in 0..<inputs {
+                    for j in 0..<k {
+                        layout.append((half, (o * inputs + c) * k + j, (half * out + o) * inputs * k + j * inputs + c))
+                    }
                 }
             }
-            halves[half] = w
         }
-        let b = bias.array
-        return GatedConvTensors(filter: Tensor(shape: [c, c, k], values: halves[0]),
-                                filterBias: Tensor(shape: [c], values: Array(b[0..<c])),
-                                gate: Tensor(shape: [c, c, k], values: halves[1]),
-                                gateBias: Tensor(shape: [c], values: Array(b[c..<(2 * c)])))
+        return layout
+    }
+
+    private static func upsamplingLayout(channels c: Int, taps k: Int) -> Layout {
+        let m = (k + 1) / 2
+        var layout: Layout = []
+        layout.reserveCapacity(2 * c * c * k)
+        for half in 0..<2 {
+            for j in 0..<k {
+                let rowBlock = (j % 2 == 0 ? 0 : 2) + half, q = m - 1 - j / 2
+                for o in 0..<c {
+                    for ci in 0..<c { layout.append((half, (ci * c + o) * k + j, (rowBlock * c + o) * m * c + q * c + ci)) }
+                }
+            }
+        }
+        return layout
+    }
+
+    private static func stack(_ t: GatedConvTensors, _ layout: Layout, count: Int) -> [Float] {
+        var matrix = [Float](repeating: 0, count: count)
+        for entry in layout { matrix[entry.stacked] = (entry.half == 0 ? t.filter : t.gate).values[entry.reference] }
+        return matrix
+    }
+
+    private func unstack(_ layout: Layout) -> (filter: [Float], gate: [Float]) {
+        let matrix = self.matrix.rowMajor()
+        var halves = [[Float]](repeating: [Float](repeating: 0, count: layout.count / 2), count: 2)
+        for entry in layout { halves[entry.half][entry.reference] = matrix[entry.stacked] }
+        return (halves[0], halves[1])
     }
 }

@@ -17,11 +17,7 @@ public struct SeqUNetConfig: ModelConfiguration, Equatable {
     public var kernelSize: Int
 
     public init(classes: Int = 256, features: Int, levels: Int, depth: Int, kernelSize: Int) {
-        self.classes = classes
-        self.features = features
-        self.levels = levels
-        self.depth = depth
-        self.kernelSize = kernelSize
+        (self.classes, self.features, self.levels, self.depth, self.kernelSize) = (classes, features, levels, depth, kernelSize)
     }
 
     enum CodingKeys: String, CodingKey {

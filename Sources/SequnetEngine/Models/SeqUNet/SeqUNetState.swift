@@ -12,7 +12,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     /// when `phase` is a multiple of 2^i.
     private(set) var phase = 0
 
-    private let arena: FloatBuffer
+    private let arena: FloatArena
     /// Per stream, the last K input classes, twice over (see `WindowRing`).
     private let classRing: UnsafeMutablePointer<Int32>
     private var classSlot = 0
@@ -45,10 +45,8 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
 
     public init(weights: SeqUNetWeights, batch: Int) {
         precondition(batch >= 1)
-        self.weights = weights
-        self.batch = batch
         let config = weights.config
-        self.config = config
+        (self.weights, self.config, self.batch) = (weights, config, batch)
         let c = config.features, k = config.kernelSize, d = config.depth, l = config.levels
         let m = (k + 1) / 2
         let ringC = WindowRing.floats(dimension: c, taps: k, streams: batch)
@@ -56,12 +54,9 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
             + (l - 1) * WindowRing.floats(dimension: c, taps: m, streams: batch)
             + (l - 1) * d * WindowRing.floats(dimension: 2 * c, taps: k, streams: batch)
             + batch * (2 * (l - 1) * c + 7 * c + config.classes) + 64
-        arena = FloatBuffer(count: total)
-        var cursor = arena.pointer
-        func carve(_ n: Int) -> UnsafeMutablePointer<Float> {
-            defer { cursor += n }
-            return cursor
-        }
+        let arena = FloatArena(count: total)
+        self.arena = arena
+        let carve = arena.carve
         func kernels(_ list: [GatedLayerWeights]) -> UnsafeMutablePointer<GatedKernel> {
             let p = UnsafeMutablePointer<GatedKernel>.allocate(capacity: max(list.count, 1))
             p.initialize(from: list.map(\.kernel), count: list.count)
@@ -109,7 +104,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         classRing.deallocate()
     }
 
-    public var stateBytes: Int { arena.count * MemoryLayout<Float>.size + batch * 2 * config.kernelSize * 4 }
+    public var stateBytes: Int { arena.bytes + batch * 2 * config.kernelSize * MemoryLayout<Int32>.size }
 
     public var nextTickLevel: Int { phase == 0 ? config.levels - 1 : phase.trailingZeroBitCount }
 
@@ -118,7 +113,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     /// steps compute from them lies outside the receptive field of anything
     /// read after priming, which feeds the whole input size (more than K).
     public func reset(phase: Int) {
-        arena.zero()
+        arena.buffer.zero()
         classRing.initialize(repeating: 0, count: batch * 2 * config.kernelSize)
         classSlot = 0
         for r in 0..<ringCount { downRings[r].rewind() }
@@ -135,7 +130,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
 
         // Input conv: the bias plus one weight column per tap, picked by class.
         classSlot = classSlot + 1 == k ? 0 : classSlot + 1
-        let table = weights.inputTable.pointer
+        let table = weights.inputTable
         for b in 0..<batch {
             let ring = classRing + b * 2 * k
             ring[classSlot] = Int32(inputs[b])
@@ -143,7 +138,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
             let vector = current + b * c
             vector.update(from: weights.inputBias.pointer, count: c)
             for j in 0..<k {
-                let column = table + (j * config.classes + Int(ring[classSlot + 1 + j])) * c
+                let column = table.column(tap: j, class: Int(ring[classSlot + 1 + j]))
                 for o in 0..<c { vector[o] += column[o] }
             }
         }

@@ -6,9 +6,9 @@ import SequnetCheckpoint
 public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
     public let config: SeqUNetConfig
 
-    /// `[K, classes, C]`: the input conv's tap-j column for each class, so that
-    /// the conv over a one-hot window is a sum of K picked rows.
-    let inputTable: FloatBuffer
+    /// The input conv, `[K][classes][C]`: the conv over a one-hot window is a
+    /// sum of K picked columns.
+    let inputTable: OneHotInputTable
     /// `[C]`
     let inputBias: FloatBuffer
     /// `[L-1][D]`: residual convs of down block i, each `[2C, K*C]`.
@@ -30,16 +30,9 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
     /// and every tensor must be used.
     init(config: SeqUNetConfig, reader: inout TensorReader) throws {
         self.config = config
-        let c = config.features, k = config.kernelSize, classes = config.classes
-
         let input = try reader.conv(config.inputConv)
+        inputTable = OneHotInputTable(weight: input.weight)
         inputBias = FloatBuffer(input.bias.values)
-        inputTable = FloatBuffer(count: k * classes * c)
-        for o in 0..<c {
-            for cls in 0..<classes {
-                for j in 0..<k { inputTable[(j * classes + cls) * c + o] = input.weight.values[(o * classes + cls) * k + j] }
-            }
-        }
         var downConvs: [[GatedLayerWeights]] = [], downsampling: [GatedLayerWeights] = []
         var upsampling: [GatedLayerWeights] = [], upConvs: [[GatedLayerWeights]] = []
         for i in 0..<(config.levels - 1) {
@@ -54,7 +47,7 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
         self.upConvs = upConvs
         bottleneck = try (0..<config.depth).map { try reader.gated(config.bottleneck($0)) }
         let output = try reader.conv(config.outputConv)
-        outputMatrix = PackedMatrix(rowMajor: output.weight.values, rows: classes, columns: c)
+        outputMatrix = PackedMatrix(rowMajor: output.weight.values, rows: config.classes, columns: config.features)
         outputBias = FloatBuffer(output.bias.values)
         try reader.finish()
     }
@@ -64,15 +57,8 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
     public func makeState(batch: Int) -> any NetworkState { SeqUNetState(weights: self, batch: batch) }
 
     public func exportTensors() -> StateDict {
-        let c = config.features, k = config.kernelSize, classes = config.classes
         var dict = StateDict(format: .safetensors)
-        var inputWeight = [Float](repeating: 0, count: c * classes * k)
-        for o in 0..<c {
-            for cls in 0..<classes {
-                for j in 0..<k { inputWeight[(o * classes + cls) * k + j] = inputTable[(j * classes + cls) * c + o] }
-            }
-        }
-        dict.put(config.inputConv, weight: inputWeight, bias: inputBias.array)
+        dict.put(config.inputConv, weight: inputTable.referenceWeight(), bias: inputBias.array)
         for i in 0..<(config.levels - 1) {
             for j in 0..<config.depth { dict.put(config.downConv(i, j), downConvs[i][j]) }
             dict.put(config.downsampling(i), downsampling[i])

@@ -17,12 +17,8 @@ public struct WaveNetConfig: ModelConfiguration, Equatable {
 
     public init(classes: Int = 256, layersPerBlock: Int, blocks: Int, residualChannels: Int,
                 dilationChannels: Int, skipChannels: Int, kernelSize: Int = 2) {
-        self.classes = classes
-        self.layersPerBlock = layersPerBlock
-        self.blocks = blocks
-        self.residualChannels = residualChannels
-        self.dilationChannels = dilationChannels
-        self.skipChannels = skipChannels
+        (self.classes, self.layersPerBlock, self.blocks) = (classes, layersPerBlock, blocks)
+        (self.residualChannels, self.dilationChannels, self.skipChannels) = (residualChannels, dilationChannels, skipChannels)
         self.kernelSize = kernelSize
     }
 

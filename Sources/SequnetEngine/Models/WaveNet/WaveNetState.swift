@@ -7,7 +7,7 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
     private let config: WaveNetConfig
     public let batch: Int
 
-    private let arena: FloatBuffer
+    private let arena: FloatArena
     /// Per layer: for each stream, the last `d` inputs, `d` slots of `R`
     /// floats (streams `d * R` apart). Slot `t mod d` holds x[t-d] until x[t]
     /// replaces it.
@@ -29,10 +29,8 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
 
     public init(weights: WaveNetWeights, batch: Int) {
         precondition(batch >= 1)
-        self.weights = weights
-        self.batch = batch
         let config = weights.config
-        self.config = config
+        (self.weights, self.config, self.batch) = (weights, config, batch)
         skipAll = weights.skipAll.view
         end1 = weights.end1.view
         end2 = weights.end2.view
@@ -40,12 +38,9 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         let layers = config.layerCount
         let dilationList = (0..<layers).map { config.dilation(ofLayer: $0) }
         let total = batch * (dilationList.reduce(0, +) * r + r + 2 * dc + layers * dc + 2 * s + config.classes) + 64
-        arena = FloatBuffer(count: total)
-        var cursor = arena.pointer
-        func carve(_ n: Int) -> UnsafeMutablePointer<Float> {
-            defer { cursor += n }
-            return cursor
-        }
+        let arena = FloatArena(count: total)
+        self.arena = arena
+        let carve = arena.carve
         history = .allocate(capacity: layers)
         dilations = .allocate(capacity: layers)
         kernels = .allocate(capacity: layers)
@@ -71,14 +66,14 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         residual.deallocate(); residualBias.deallocate()
     }
 
-    public var stateBytes: Int { arena.count * MemoryLayout<Float>.size }
+    public var stateBytes: Int { arena.bytes }
 
     /// One clock rate: nothing to schedule.
     public var nextTickLevel: Int { 0 }
 
     /// Zeroes every layer's history; a WaveNet has one clock, so `phase` is always 0.
     public func reset(phase: Int) {
-        arena.zero()
+        arena.buffer.zero()
         time = 0
     }
 
@@ -89,7 +84,7 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
 
         for b in 0..<batch {
             let xb = x + b * r
-            xb.update(from: weights.startTable.pointer + inputs[b] * r, count: r)
+            xb.update(from: weights.startTable.column(tap: 0, class: inputs[b]), count: r)
             for o in 0..<r { xb[o] += weights.startBias[o] }
         }
         for l in 0..<layers {

@@ -5,8 +5,8 @@ import SequnetCheckpoint
 public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
     public let config: WaveNetConfig
 
-    /// `[classes, R]`: the 1x1 start conv's column for each class, read one row per sample.
-    let startTable: FloatBuffer
+    /// The 1x1 start conv, `[classes][R]`: one column per class, read one per sample.
+    let startTable: OneHotInputTable
     let startBias: FloatBuffer    // [R]
     /// Per layer `[2Dc, 2R]`: filter rows then gate rows; columns are the
     /// older tap x[n-d] (first R) then the newer x[n].
@@ -30,8 +30,7 @@ public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
         let classes = config.classes, layers = config.layerCount
 
         let start = try reader.conv(config.startConv)
-        startTable = FloatBuffer(count: classes * r)
-        for o in 0..<r { for cls in 0..<classes { startTable[cls * r + o] = start.weight.values[o * classes + cls] } }
+        startTable = OneHotInputTable(weight: start.weight)
         startBias = FloatBuffer(start.bias.values)
 
         var dilated: [GatedLayerWeights] = []
@@ -73,11 +72,9 @@ public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
 
     public func exportTensors() -> StateDict {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
-        let classes = config.classes, layers = config.layerCount
+        let layers = config.layerCount
         var dict = StateDict(format: .safetensors)
-        var start = [Float](repeating: 0, count: r * classes)
-        for o in 0..<r { for cls in 0..<classes { start[o * classes + cls] = startTable[cls * r + o] } }
-        dict.put(config.startConv, weight: start, bias: startBias.array)
+        dict.put(config.startConv, weight: startTable.referenceWeight(), bias: startBias.array)
         let skipAll = self.skipAll.rowMajor()
         for l in 0..<layers {
             let t = dilated[l].unstacked(inputs: r, taps: 2)
