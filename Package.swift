@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "SequnetCheckpointTests", dependencies: ["SequnetCheckpoint"]),
         .testTarget(name: "SequnetEngineTests", dependencies: ["SequnetEngine", "SequnetCheckpoint"]),
         .testTarget(name: "SequnetBenchTests", dependencies: ["SequnetBench", "SequnetEngine"]),
-        .testTarget(name: "SequnetCLITests", dependencies: ["SequnetAudio"]),
+        .testTarget(name: "SequnetCLITests", dependencies: ["SequnetAudio", "SequnetEngine", "SequnetCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -287,6 +287,11 @@ def main():
         metadata = {"sequnet.architecture": "sequnet", "sequnet.config": json.dumps(config, sort_keys=True)}
         add("metadata_contradicts_%s.safetensors" % field, safetensors_bytes(tensors, metadata=metadata),
             "metadata says %s %d, but the tensors say %d" % (field, value, truth[field]))
+    flat = dict(tensors)
+    shape, data = flat["input_conv.weight"]
+    flat["input_conv.weight"] = ([shape[0], shape[1] * shape[2]], data)
+    add("input_conv_2d.safetensors", safetensors_bytes(flat),
+        "tensor 'input_conv.weight' has shape [4, 768], expected 3 dimensions [features, classes, kernel size]")
     add("metadata_wrong_architecture.safetensors",
         safetensors_bytes(tensors, metadata={"sequnet.architecture": "wavenet"}),
         "metadata says sequnet.architecture 'wavenet', but the tensors say 'sequnet'")

@@ -87,6 +87,17 @@ public final class RawOutput {
         }
     }
 
+    /// Closes a regular file opened with `open(path:)` and removes it: for an
+    /// output that failed part way and would mislead if kept. Standard
+    /// output, pipes and devices are left alone.
+    public func discardFile() {
+        guard ownsDescriptor else { return }
+        var info = stat()
+        let regular = fd >= 0 && fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if regular { unlink(name) }
+    }
+
     /// Closes a file opened with `open(path:)` (standard output stays open).
     ///
     /// - Throws: `AudioError.writeFailed` if `close(2)` reports a deferred

@@ -32,15 +32,39 @@ public func readCheckpoint(bytes: UnsafeRawBufferPointer) throws -> StateDict {
 
 /// Writes the tensors (float32) and string metadata of `dict` as safetensors,
 /// tensors in `dict.names` order with contiguous offsets, the header padded
-/// with spaces to a multiple of 8 bytes. The file is written to a temporary
-/// name and renamed, so readers never see a partial file.
+/// with spaces to a multiple of 8 bytes, with `writeFileAtomically`.
 public func writeSafetensors(_ dict: StateDict, toPath path: String) throws {
-    let bytes = try encodeSafetensors(dict)
-    let temporary = path + ".tmp-\(getpid())"
+    try writeFileAtomically(try encodeSafetensors(dict), toPath: path)
+}
+
+/// Writes `bytes` to a temporary name beside `path` and renames it over
+/// `path`, so readers never see a partial file.
+///
+/// Only a regular file is ever replaced: an existing `path` that is a device,
+/// a FIFO, a socket or a directory is refused (a rename would put a file in
+/// place of `/dev/full`), as is a regular file the caller may not write
+/// (its folder's permission would let a rename replace it anyway). A symbolic
+/// link is followed: the file it names is replaced, the link stays.
+public func writeFileAtomically(_ bytes: [UInt8], toPath path: String) throws {
+    var target = path
+    var info = stat()
+    if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK, let resolved = realpath(path, nil) {
+        target = String(cString: resolved)
+        free(resolved)
+    }
+    if stat(target, &info) == 0 {
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw CheckpointError.writeFailed(path: path, reason: "not a regular file (a device, FIFO or folder); name a file to write")
+        }
+        guard access(target, W_OK) == 0 else {
+            throw CheckpointError.writeFailed(path: path, reason: "the file is not writable")
+        }
+    }
+    let temporary = target + ".tmp-\(getpid())"
     func failure(_ what: String) -> CheckpointError {
         .writeFailed(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
     }
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
     guard fd >= 0 else { throw failure("open") }
     var written = 0
     let ok = bytes.withUnsafeBytes { buffer -> Bool in
@@ -57,7 +81,7 @@ public func writeSafetensors(_ dict: StateDict, toPath path: String) throws {
         throw error
     }
     guard close(fd) == 0 else { unlink(temporary); throw failure("close") }
-    guard rename(temporary, path) == 0 else {
+    guard rename(temporary, target) == 0 else {
         let error = failure("rename")
         unlink(temporary)
         throw error

@@ -10,7 +10,9 @@ let modelSampleRate = MuLawAudio.sampleRate
 /// (the state dict records only the total).
 struct WaveNetLayoutOptions: ParsableArguments {
     @Option(name: .customLong("wavenet-layers"),
-            help: ArgumentHelp("Layers per block of a WaveNet checkpoint (the paper's 13 if omitted).",
+            help: ArgumentHelp("Layers per block of a WaveNet checkpoint. A torch state dict records only "
+                               + "layers x blocks: without this, 52 layers are read as the paper's 13 x 4 and any "
+                               + "other count is refused. safetensors from `sequnet convert` record it.",
                                valueName: "N"))
     var layersPerBlock: Int?
 
@@ -34,14 +36,21 @@ struct ModelOptions: ParsableArguments {
 
     @OptionGroup var layout: WaveNetLayoutOptions
 
+    @Flag(name: .customLong("allow-large-model"),
+          help: "Stream a model over the default limits (256 MiB of state per stream, 2^22 priming steps, 10^12 multiply-adds of priming), up to half the machine's memory.")
+    var allowLargeModel = false
+
     func validate() throws {
         if let model { try requireFile(model, what: "model file") }
     }
 
-    /// Loads the named model, or the default one.
-    func load() throws -> LoadedModel {
+    /// Loads the named model, or the default one, and (`forStreaming`) checks
+    /// that a stream of it fits the budget.
+    func load(forStreaming: Bool = true) throws -> LoadedModel {
         let path = try model ?? ModelLocator.defaultModelPath()
-        return try LoadedModel(path: path, hyperparameters: layout.hyperparameters)
+        let loaded = try LoadedModel(path: path, hyperparameters: layout.hyperparameters)
+        if forStreaming { try loaded.checkBudget(allowLarge: allowLargeModel) }
+        return loaded
     }
 }
 

@@ -33,6 +33,14 @@ struct Sequnet: ParsableCommand {
     static func main() {
         // Writes to a closed pipe must fail with EPIPE, not kill us.
         ignoreBrokenPipeSignal()
+        Interrupt.restoreQuitSignal()
+        // ArgumentParser's `help` answers an unknown name with the top-level
+        // help and status 0; a name that is not a command is a usage error.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.count >= 2, arguments[0] == "help", !arguments[1].hasPrefix("-"),
+           !subcommandNames.contains(arguments[1]) {
+            fail("unknown command '\(arguments[1])' (commands: \(subcommandNames.joined(separator: ", ")))", status: 64)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -52,6 +60,11 @@ struct Sequnet: ParsableCommand {
             }
             fail(message(for: error), status: status.rawValue)
         }
+    }
+
+    /// The subcommands' names, as typed.
+    static var subcommandNames: [String] {
+        configuration.subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
     }
 
     /// Text commands (`info`, `score`, `--help`) print through stdio's

@@ -43,9 +43,10 @@ enum CLI {
     /// Runs `sequnet arguments`, capturing stdout and stderr through files
     /// (no pipe can fill up and stall the child).
     /// `standardOutput` replaces the capture file (e.g. /dev/full); stdout is
-    /// then empty in the result.
+    /// then empty in the result. A run still going after `timeout` seconds is
+    /// killed and fails the test (a regression must not hang the suite).
     static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil,
-                    standardOutput: FileHandle? = nil,
+                    standardOutput: FileHandle? = nil, standardError: FileHandle? = nil, timeout: TimeInterval = 300,
                     file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         let dir = try temporaryDirectory()
         let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
@@ -60,13 +61,25 @@ enum CLI {
         env.merge(environment) { $1 }
         process.environment = env
         process.standardOutput = try standardOutput ?? FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
+        process.standardError = try standardError ?? FileHandle(forWritingTo: errURL)
         try process.run()
-        process.waitUntilExit()
+        finish(process, within: timeout, file: file, line: line)
         XCTAssertEqual(process.terminationReason, .exit, "sequnet died from a signal", file: file, line: line)
         return Result(status: process.terminationStatus,
                       stdout: try Data(contentsOf: outURL),
                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+    }
+
+    /// Waits for `process`; past `seconds`, kills it and fails the test.
+    static func finish(_ process: Process, within seconds: TimeInterval,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            XCTFail("still running after \(seconds) s: killed", file: file, line: line)
+        }
+        process.waitUntilExit()
     }
 
     /// A fresh directory under the system temporary directory.

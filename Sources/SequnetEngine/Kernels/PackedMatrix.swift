@@ -13,6 +13,13 @@ public enum MatrixPrecision: String, Sendable, CaseIterable, CustomStringConvert
         }
     }
 
+    /// The stored element type, for people ("float32").
+    public var elementType: String {
+        switch self {
+        case .fp32: return "float32"
+        }
+    }
+
     public var description: String { rawValue }
 }
 

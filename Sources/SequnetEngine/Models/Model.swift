@@ -64,6 +64,14 @@ public final class Model: @unchecked Sendable {
     /// A new, independent stream over these weights, primed as from silence.
     public func makeStream() -> StreamState { StreamState(model: self) }
 
+    /// A new stream primed with `prompt` (empty: as from silence), or nil if
+    /// `shouldStop` (asked every 1,024 priming steps) said to stop first.
+    public func makeStream<C: Collection>(prompt: C, shouldStop: () -> Bool) -> StreamState?
+    where C.Element: BinaryInteger {
+        let stream = StreamState(model: self, primed: false)
+        return stream.prime(with: prompt, shouldStop: shouldStop) ? stream : nil
+    }
+
     /// The weights in the reference's state-dict names, with metadata that
     /// records the architecture and every hyper-parameter.
     public func exportStateDict() -> StateDict {

@@ -79,6 +79,9 @@ public protocol ModelConfiguration: Codable, Sendable, CustomStringConvertible {
     var receptiveField: Int { get }
     /// Distinct clock rates: level i ticks once every 2^i steps.
     var timeScales: Int { get }
+    /// Bytes of state `batch` streams hold (ring buffers, vectors, scratch),
+    /// known before any is built.
+    func streamStateBytes(batch: Int) -> Int
 
     /// Refuses sizes the engine cannot run (a one-line reason).
     func validate() throws

@@ -93,6 +93,17 @@ public struct TensorReader {
                                 gate: try take(t[2]), gateBias: try take(t[3]))
     }
 
+    /// The shape of a tensor a configuration is read from, which must have
+    /// `dimensions` (named, for the message) entries.
+    static func shape(of name: String, in dict: StateDict, dimensions: [String]) throws -> [Int] {
+        guard let shape = dict.tensors[name]?.shape else { throw ModelLoadError.missingTensor(name) }
+        guard shape.count == dimensions.count else {
+            throw ModelLoadError.wrongRank(name: name, actual: shape,
+                                           expected: "\(dimensions.count) dimensions [\(dimensions.joined(separator: ", "))]")
+        }
+        return shape
+    }
+
     /// Throws if any tensor was not taken.
     public func finish() throws {
         let extra = dict.names.filter { !used.contains($0) }

@@ -21,7 +21,8 @@ public final class StreamState: @unchecked Sendable {
     /// categorical output), valid after `prime` or `step`.
     public let logits: UnsafeBufferPointer<Float>
 
-    init(model: Model) {
+    /// A stream over `model`, primed as from silence (`primed`) or left zeroed.
+    init(model: Model, primed: Bool = true) {
         self.model = model
         network = model.weights.makeState(batch: 1)
         input = .allocate(capacity: 1)
@@ -29,7 +30,7 @@ public final class StreamState: @unchecked Sendable {
         switch model.config.input {
         case .oneHot(let count), .embedding(let count), .multiHot(let count): inputCount = count
         }
-        prime(with: [Int]())
+        if primed { prime(with: [Int]()) }
     }
 
     deinit { input.deallocate() }
@@ -39,21 +40,38 @@ public final class StreamState: @unchecked Sendable {
     /// (silence, for audio), with the clock set so that the last prompt input
     /// closes a cycle. An empty prompt means padding only. Afterwards
     /// `logits` predict the first new step.
-    public func prime<C: Collection>(with prompt: C) where C.Element: BinaryInteger {
+    ///
+    /// `shouldStop` is asked every 1,024 steps (priming a large model takes
+    /// seconds); when it says yes, priming ends there and returns false, and
+    /// the stream's state is unusable until primed again.
+    @discardableResult
+    public func prime<C: Collection>(with prompt: C, shouldStop: () -> Bool = { false }) -> Bool
+    where C.Element: BinaryInteger {
         let config = model.config
         let inputSize = config.inputSize, cycles = config.cycles
         let kept = prompt.suffix(inputSize)
         // The first primed input sits at n = -(inputSize-1) (mod cycles).
         let startPhase = ((-(inputSize - 1)) % cycles + cycles) % cycles
         network.reset(phase: startPhase)
-        if let padding = model.codec.paddingInput {
-            for _ in 0..<(inputSize - kept.count) { step(padding) }
+        var fed = 0
+        func feed(_ input: Int) -> Bool {
+            if fed & 1023 == 0 && shouldStop() { return false }
+            step(input)
+            fed += 1
+            return true
         }
-        for input in kept { step(Int(input)) }
+        if let padding = model.codec.paddingInput {
+            for _ in 0..<(inputSize - kept.count) { guard feed(padding) else { return false } }
+        }
+        for input in kept { guard feed(Int(input)) else { return false } }
+        return true
     }
 
     /// `prime(with:)` for a prompt of input indices (`[]` for padding only).
-    public func prime(with prompt: [Int]) { prime(with: prompt[...]) }
+    @discardableResult
+    public func prime(with prompt: [Int], shouldStop: () -> Bool = { false }) -> Bool {
+        prime(with: prompt[...], shouldStop: shouldStop)
+    }
 
     /// Feeds the newest input (a class or token id) and updates `logits`. Allocates nothing.
     @inline(__always)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SequnetBench
+import SequnetCheckpoint
 import SequnetEngine
 
 /// `sequnet bench`: per-sample speed and latency of the streaming engine,
@@ -42,6 +43,10 @@ struct Bench: ParsableCommand {
                                valueName: "P"))
     var precision: String = "fp32"
 
+    @Flag(name: .customLong("allow-large-model"),
+          help: "Measure a model over the default stream limits (see `sequnet help generate`), up to half the machine's memory.")
+    var allowLargeModel = false
+
     @Flag(help: "Skip the sgemv replay.")
     var noReplay = false
 
@@ -63,7 +68,10 @@ struct Bench: ParsableCommand {
         guard MatrixPrecision(rawValue: precision.lowercased()) != nil else {
             throw ValidationError("unknown precision '\(precision)' (supported: \(MatrixPrecision.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        if let samples, samples <= 0 { throw ValidationError("--samples must be positive, got \(samples)") }
+        // Each timed step keeps its time (8 bytes) for the buffer estimate.
+        if let samples, !(1...100_000_000).contains(samples) {
+            throw ValidationError("--samples must be 1...100000000, got \(samples)")
+        }
         guard (1...64).contains(repeats) else { throw ValidationError("--repeats must be 1...64, got \(repeats)") }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1...256, got \(threads)") }
     }
@@ -84,9 +92,9 @@ struct Bench: ParsableCommand {
         if let histogram {
             let svg = latencyHistogramSVG(measurement.latencyHistogram, title: "\(label): per-sample latency")
             do {
-                try svg.write(toFile: histogram, atomically: true, encoding: .utf8)
+                try writeFileAtomically(Array(svg.utf8), toPath: histogram)
             } catch {
-                throw CLIError.invalidInput("cannot write histogram '\(histogram)': \(error.localizedDescription)")
+                throw CLIError.invalidInput("cannot write histogram: \(error)")
             }
         }
         if json {
@@ -98,10 +106,15 @@ struct Bench: ParsableCommand {
 
     private func loadModel() throws -> (Model, String) {
         if let arch {
-            return (try Model(randomWeightsFor: try ArchitectureSpec.parse(arch), seed: 1), arch + " (random weights)")
+            let model = try Model(randomWeightsFor: try ArchitectureSpec.parse(arch), seed: 1)
+            do { try model.check(allowLargeModel ? .machine : .standard) } catch {
+                throw CLIError.invalidInput("--arch \(arch): \(error)" + (allowLargeModel ? "" : "; --allow-large-model lifts the limits"))
+            }
+            return (model, arch + " (random weights)")
         }
         let loaded = try LoadedModel(path: try model ?? ModelLocator.defaultModelPath(),
                                      hyperparameters: layout.hyperparameters)
+        try loaded.checkBudget(allowLarge: allowLargeModel)
         return (loaded.model, loaded.summary)
     }
 

@@ -48,8 +48,13 @@ struct Generate: ParsableCommand {
                       + "with \(loaded.summary) from \(loaded.path), \(sampling.summary)"
                       + (prompt.isEmpty ? "" : ", prompt \(grouped(prompt.count)) samples"))
 
-        let stream = model.makeStream()
-        if !prompt.isEmpty { stream.prime(with: prompt) }
+        // Priming a large model takes seconds: a signal stops it too, and the
+        // WAV keeps what was written (here, nothing but its header).
+        guard let stream = model.makeStream(prompt: prompt, shouldStop: { Interrupt.requested }) else {
+            try sink.finish()
+            Console.error("interrupted while priming: wrote 0 samples to \(sink.displayName)")
+            throw ExitCode(1)
+        }
         try writeClasses(prompt, to: sink)
         var progress = ProgressLine(label: "generate", total: count, sampleRate: rate)
         let result: GenerationResult

@@ -13,8 +13,10 @@ struct Info: ParsableCommand {
     var json = false
 
     func run() throws {
-        let loaded = try modelOptions.load()
-        let report = InfoReport(loaded, stateBytes: loaded.model.makeStream().stateBytes)
+        let loaded = try modelOptions.load(forStreaming: false)
+        // Computed from the configuration: `info` builds no stream, so it
+        // neither allocates a model's state nor primes it.
+        let report = InfoReport(loaded, stateBytes: loaded.model.config.streamStateBytes(batch: 1))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -29,7 +31,7 @@ struct Info: ParsableCommand {
             ("architecture", "\(type(of: config).familyName) (\(report.architecture))"),
             ("hyper-parameters", config.hyperparameters.map { "\($0.name.replacingOccurrences(of: "_", with: " ")) \($0.value)" }
                 .joined(separator: ", ")),
-            ("parameters", "\(grouped(model.parameterCount)) (\(humanBytes(Double(model.weightBytes))) of \(model.precision) weights)"),
+            ("parameters", "\(grouped(model.parameterCount)) (\(humanBytes(Double(model.weightBytes))) of \(model.precision.elementType) weights)"),
             ("input size", "\(grouped(config.inputSize)) \(unit) (the reference's priming window)"),
             ("receptive field", report.receptiveFieldMs.map {
                 String(format: "%@ samples (%.2f ms at %d Hz)", grouped(config.receptiveField), $0, rate)

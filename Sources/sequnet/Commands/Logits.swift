@@ -40,6 +40,9 @@ struct Logits: ParsableCommand {
         let feed = try readClasses(feedClasses, classes: classes)
 
         let out = try RawOutput.open(path: output)
+        // A file cut short (a full disk) would read as fewer rows: remove it.
+        var finished = false
+        defer { if !finished { out.discardFile() } }
         let stream = model.makeStream()
         stream.prime(with: prompt)
         // Rows are batched into one write per 64 to keep system calls few.
@@ -57,16 +60,28 @@ struct Logits: ParsableCommand {
             try emit(flush: i == feed.count - 1)
         }
         try out.close()
+        finished = true
         Console.error("wrote \(feed.count + 1) rows x \(classes) logits to \(out.name)")
     }
 
-    /// The bytes of `path`, each a class that must be below `classes`.
+    /// The bytes of `path`, each a class that must be below `classes`; an
+    /// empty file is an error (a prompt or feed of nothing is a mistake).
     private func readClasses(_ path: String, classes: Int) throws -> [UInt8] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw CLIError.invalidInput("cannot read '\(path)': \(error.localizedDescription)")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CLIError.invalidInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw CLIError.invalidInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
         }
-        let bytes = [UInt8](data)
+        guard !bytes.isEmpty else {
+            throw CLIError.invalidInput("'\(path)' is empty: a class file holds one mu-law class per byte")
+        }
         if let bad = bytes.firstIndex(where: { Int($0) >= classes }) {
             throw CLIError.invalidInput("'\(path)' byte \(bad) is class \(bytes[bad]), but the model has \(classes) classes")
         }

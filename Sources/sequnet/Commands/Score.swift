@@ -34,7 +34,9 @@ struct Score: ParsableCommand {
         guard !classes.isEmpty else { throw CLIError.emptyInput("audio file '\(audio)'") }
 
         let start = now()
-        let stream = model.makeStream()   // primed with silence
+        guard let stream = model.makeStream(prompt: [Int](), shouldStop: { Interrupt.requested }) else {
+            throw CLIError.interrupted("while priming, before the first sample was scored")
+        }
         var progress = ProgressLine(label: "score", total: classes.count, sampleRate: rate)
         var totalNats = 0.0
         var scored = 0

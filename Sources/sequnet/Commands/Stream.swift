@@ -40,8 +40,10 @@ struct Stream: ParsableCommand {
         let sampler = sampling.makeSampler()
         Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "
                       + "from \(loaded.path): raw s16le, mono, \(rate) Hz")
-        let stream = model.makeStream()
-        if !prompt.isEmpty { stream.prime(with: prompt) }
+        guard let stream = model.makeStream(prompt: prompt, shouldStop: { Interrupt.requested }) else {
+            Console.error("stopped by \(Interrupt.signalName) while priming, before the first sample")
+            return
+        }
         let sink = RawSink(.standardOutput())
         var progress = ProgressLine(label: "stream", total: count, sampleRate: rate)
         let result: GenerationResult

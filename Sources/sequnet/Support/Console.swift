@@ -8,17 +8,33 @@ import Glibc
 /// stderr output and terminal checks. stdout carries only requested data.
 enum Console {
     /// Writes one line to stderr, unbuffered.
-    static func error(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
+    static func error(_ line: String) { errorRaw(line + "\n") }
 
     /// Writes text to stderr without a newline (progress redraws).
+    ///
+    /// With plain write(2), not FileHandle, whose failed writes trap: a log
+    /// line that cannot be written (stderr closed, on a full disk, into a
+    /// closed pipe) is dropped, and the exit status still says what happened.
     static func errorRaw(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(2, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
     }
 
     /// Whether stderr is a terminal: progress bars only go to a person.
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    /// Columns of the terminal on stderr (80 if it does not say).
+    static var stderrColumns: Int {
+        var size = winsize()
+        guard ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
+    }
 }
 
 /// Errors of the command itself (not of a library). Each is one line.

@@ -99,9 +99,14 @@ func generate(stream: StreamState, sampler: CategoricalSampler, count: Int?, chu
     return GenerationResult(generated: done, interrupted: interrupted, seconds: now() - start)
 }
 
-/// Reads an audio prompt as mu-law classes at the codec's rate.
+/// Reads an audio prompt as mu-law classes at the codec's rate. A prompt
+/// without a single sample is refused (as `score` refuses an empty
+/// recording), rather than taken silently as no prompt.
 func promptClasses(fromAudio path: String) throws -> [Int] {
     let audio = try readMonoAudio(atPath: path, resampledTo: MuLawAudio.sampleRate)
+    guard !audio.samples.isEmpty else {
+        throw CLIError.invalidInput("prompt '\(path)' holds no audio (0 samples); leave out --prompt to start from silence")
+    }
     return audio.samples.map { Int(MuLawAudio.encode($0)) }
 }
 

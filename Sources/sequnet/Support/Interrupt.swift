@@ -9,10 +9,18 @@ import Glibc
 private let interruptFlag = Atomic<Int32>(0)
 
 /// Cooperative interruption: long-running commands install the handler, poll
-/// `requested` every few hundred samples, then finish their output cleanly
-/// (a complete WAV, a flushed pipe) instead of dying mid-write.
+/// `requested` every few hundred samples (and while priming), then finish
+/// their output cleanly (a complete WAV, a flushed pipe) instead of dying
+/// mid-write. SIGQUIT stops them the same way.
 enum Interrupt {
-    /// Installs the SIGINT and SIGTERM handlers. Idempotent.
+    /// Gives SIGQUIT its default action (quit) back from the Swift runtime's
+    /// crash reporter, which would print a crash report and let the program
+    /// go on. Commands that install the handler make it a clean stop instead.
+    static func restoreQuitSignal() {
+        signal(SIGQUIT, SIG_DFL)
+    }
+
+    /// Installs the SIGINT, SIGTERM and SIGQUIT handlers. Idempotent.
     static func install() {
         _ = interruptFlag.load(ordering: .relaxed)   // initialise the global before any signal can arrive
         var action = sigaction()
@@ -25,6 +33,7 @@ enum Interrupt {
         action.sa_flags = 0
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        sigaction(SIGQUIT, &action, nil)
     }
 
     /// Whether a stop was requested.
@@ -35,6 +44,7 @@ enum Interrupt {
         switch interruptFlag.load(ordering: .relaxed) {
         case SIGINT: return "SIGINT"
         case SIGTERM: return "SIGTERM"
+        case SIGQUIT: return "SIGQUIT"
         default: return "signal"
         }
     }

@@ -64,4 +64,14 @@ struct LoadedModel {
 
     /// "Seq-U-Net C=16 L=4 D=1 K=5" / "WaveNet 4x2 R=16 Dc=16 S=32".
     var summary: String { model.config.description }
+
+    /// Refuses a model whose stream would exceed the standard budget (or,
+    /// with `allowLarge`, what this machine holds), naming the way past it.
+    func checkBudget(allowLarge: Bool) throws {
+        do {
+            try model.check(allowLarge ? .machine : .standard)
+        } catch let error as ModelLoadError {
+            throw CLIError.invalidInput("\(path): \(error)" + (allowLarge ? "" : "; --allow-large-model lifts the limits"))
+        }
+    }
 }

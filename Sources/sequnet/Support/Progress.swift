@@ -35,19 +35,26 @@ struct ProgressLine {
     private func draw(done: Int, elapsed: Double) {
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let realtime = rate / Double(sampleRate)
-        var line = "\r\(label) "
+        // One terminal row, never wrapped (a wrapped line leaves a new line at
+        // every redraw): the bar goes first, then the text is cut to fit.
+        let columns = Console.stderrColumns - 1
+        var text: String
         if let total, total > 0 {
-            let fraction = min(1, Double(done) / Double(total))
-            let width = 24
-            let filled = Int(fraction * Double(width))
-            line += "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
-            line += "\(grouped(done))/\(grouped(total))"
+            let counts = "\(grouped(done))/\(grouped(total))"
             let eta = rate > 0 ? Double(total - done) / rate : .infinity
-            line += String(format: "  %.0f samples/s  %.2fx real time  ETA %@", rate, realtime, clock(eta))
+            let figures = String(format: "  %.0f samples/s  %.2fx real time  ETA %@", rate, realtime, clock(eta))
+            let barWidth = min(24, columns - label.count - counts.count - figures.count - 4)
+            var bar = ""
+            if barWidth >= 8 {
+                let filled = Int(min(1, Double(done) / Double(total)) * Double(barWidth))
+                bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: barWidth - filled) + "] "
+            }
+            text = "\(label) \(bar)\(counts)\(figures)"
         } else {
-            line += String(format: "%@ samples  %.0f samples/s  %.2fx real time", grouped(done), rate, realtime)
+            text = "\(label) " + String(format: "%@ samples  %.0f samples/s  %.2fx real time", grouped(done), rate, realtime)
         }
-        Console.errorRaw(line + "\u{1B}[K")   // clear leftovers of a longer previous line
+        if text.count > columns { text = String(text.prefix(max(columns, 0))) }
+        Console.errorRaw("\r" + text + "\u{1B}[K")   // clear leftovers of a longer previous line
     }
 
     private func clock(_ seconds: Double) -> String {

@@ -63,6 +63,18 @@ public struct SeqUNetConfig: ModelConfiguration, Equatable {
     /// size (32 761 for its audio model), so the two are the same number.
     public var receptiveField: Int { inputSize }
 
+    /// Floats of a state's arena: every ring buffer, then the per-stream vectors.
+    func stateArenaFloats(batch: Int) -> Int {
+        let c = features, k = kernelSize, d = depth, l = levels, m = (k + 1) / 2
+        func ring(_ dimension: Int, _ taps: Int) -> Int { WindowRing.floats(dimension: dimension, taps: taps, streams: batch) }
+        return ((l - 1) * d + (l - 1) + d) * ring(c, k) + (l - 1) * ring(c, m) + (l - 1) * d * ring(2 * c, k)
+            + batch * (2 * (l - 1) * c + 7 * c + classes) + 64
+    }
+
+    public func streamStateBytes(batch: Int) -> Int {
+        stateArenaFloats(batch: batch) * MemoryLayout<Float>.size + batch * 2 * kernelSize * MemoryLayout<Int32>.size
+    }
+
     public func validate() throws {
         guard kernelSize >= 1, kernelSize % 2 == 1 else {
             throw ModelLoadError.invalidHyperParameter("kernel size \(kernelSize) is not odd")
@@ -119,9 +131,7 @@ extension SeqUNetConfig {
 
     /// Reads C, K, classes, L and D off the tensor names and shapes.
     public static func infer(from dict: StateDict, declared: [String: Int]) throws -> SeqUNetConfig {
-        guard let input = dict.tensors["input_conv.weight"]?.shape, input.count == 3 else {
-            throw ModelLoadError.missingTensor("input_conv.weight")
-        }
+        let input = try TensorReader.shape(of: "input_conv.weight", in: dict, dimensions: ["features", "classes", "kernel size"])
         func indices(under prefix: String, at component: Int) -> Set<Int> {
             Set(dict.names.compactMap { name -> Int? in
                 guard name.hasPrefix(prefix) else { return nil }

@@ -49,12 +49,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         (self.weights, self.config, self.batch) = (weights, config, batch)
         let c = config.features, k = config.kernelSize, d = config.depth, l = config.levels
         let m = (k + 1) / 2
-        let ringC = WindowRing.floats(dimension: c, taps: k, streams: batch)
-        let total = (l - 1) * d * ringC + (l - 1) * ringC + d * ringC
-            + (l - 1) * WindowRing.floats(dimension: c, taps: m, streams: batch)
-            + (l - 1) * d * WindowRing.floats(dimension: 2 * c, taps: k, streams: batch)
-            + batch * (2 * (l - 1) * c + 7 * c + config.classes) + 64
-        let arena = FloatArena(count: total)
+        let arena = FloatArena(count: config.stateArenaFloats(batch: batch))
         self.arena = arena
         let carve = arena.carve
         func kernels(_ list: [GatedLayerWeights]) -> UnsafeMutablePointer<GatedKernel> {
@@ -104,7 +99,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         classRing.deallocate()
     }
 
-    public var stateBytes: Int { arena.bytes + batch * 2 * config.kernelSize * MemoryLayout<Int32>.size }
+    public var stateBytes: Int { config.streamStateBytes(batch: batch) }
 
     public var nextTickLevel: Int { phase == 0 ? config.levels - 1 : phase.trailingZeroBitCount }
 

@@ -63,6 +63,15 @@ public struct WaveNetConfig: ModelConfiguration, Equatable {
 
     public var inputSize: Int { receptiveField }
 
+    /// Floats of a state's arena: every layer's history, then the per-stream vectors.
+    func stateArenaFloats(batch: Int) -> Int {
+        let history = (0..<layerCount).reduce(0) { $0 + dilation(ofLayer: $1) } * residualChannels
+        return batch * (history + residualChannels + 2 * dilationChannels + layerCount * dilationChannels
+                        + 2 * skipChannels + classes) + 64
+    }
+
+    public func streamStateBytes(batch: Int) -> Int { stateArenaFloats(batch: batch) * MemoryLayout<Float>.size }
+
     public func validate() throws {
         guard kernelSize == 2 else {
             throw ModelLoadError.invalidHyperParameter("WaveNet kernel size \(kernelSize); only 2 is supported")
@@ -130,12 +139,12 @@ extension WaveNetConfig {
     /// dict holds layers x blocks only as a product: `declared["layers_per_block"]`
     /// splits it, and 52 layers default to the paper's 13 x 4.
     public static func infer(from dict: StateDict, declared: [String: Int]) throws -> WaveNetConfig {
-        func shape(_ name: String) throws -> [Int] {
-            guard let s = dict.tensors[name]?.shape, s.count == 3 else { throw ModelLoadError.missingTensor(name) }
-            return s
+        func shape(_ name: String, _ dimensions: [String]) throws -> [Int] {
+            try TensorReader.shape(of: name, in: dict, dimensions: dimensions)
         }
-        let start = try shape("start_conv.weight"), filter = try shape("filter_convs.0.weight")
-        let skip = try shape("skip_convs.0.weight")
+        let start = try shape("start_conv.weight", ["residual channels", "classes", "1"])
+        let filter = try shape("filter_convs.0.weight", ["dilation channels", "residual channels", "kernel size"])
+        let skip = try shape("skip_convs.0.weight", ["skip channels", "dilation channels", "1"])
         let layers = Set(dict.names.compactMap { name -> Int? in
             guard name.hasPrefix("filter_convs.") else { return nil }
             return Int(name.split(separator: ".")[1])

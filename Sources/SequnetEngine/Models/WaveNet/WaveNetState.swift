@@ -37,8 +37,7 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
         let layers = config.layerCount
         let dilationList = (0..<layers).map { config.dilation(ofLayer: $0) }
-        let total = batch * (dilationList.reduce(0, +) * r + r + 2 * dc + layers * dc + 2 * s + config.classes) + 64
-        let arena = FloatArena(count: total)
+        let arena = FloatArena(count: config.stateArenaFloats(batch: batch))
         self.arena = arena
         let carve = arena.carve
         history = .allocate(capacity: layers)
@@ -66,7 +65,7 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         residual.deallocate(); residualBias.deallocate()
     }
 
-    public var stateBytes: Int { arena.bytes }
+    public var stateBytes: Int { arena.bytes }   // = config.streamStateBytes(batch:)
 
     /// One clock rate: nothing to schedule.
     public var nextTickLevel: Int { 0 }
