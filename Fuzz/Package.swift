@@ -12,10 +12,26 @@ import PackageDescription
 // Build and run: scripts/fuzz.sh (or, by hand, from this folder:
 //   swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 //   .build/release/FuzzSafetensors corpus/safetensors -max_total_time=600)
+//
+// FuzzModelLoad (checkpoint to model: metadata, configuration, budget) and
+// FuzzPromptReader (libsndfile and libsamplerate, as `--prompt` reads) use
+// the project's own targets, through symlinks in Sources/Libraries.
+let library = { (name: String, dependencies: [Target.Dependency]) in
+    Target.target(name: name, dependencies: dependencies, path: "Sources/Libraries/\(name)")
+}
 let package = Package(
     name: "SequnetFuzz",
     targets: ["FuzzTorchZip", "FuzzTorchLegacy", "FuzzSafetensors", "FuzzPickle"].map {
         .executableTarget(name: $0, path: "Sources/\($0)")
-    },
+    } + [
+        .systemLibrary(name: "CSndFile", path: "Sources/Libraries/CSndFile", pkgConfig: "sndfile"),
+        .systemLibrary(name: "CSampleRate", path: "Sources/Libraries/CSampleRate", pkgConfig: "samplerate"),
+        library("SequnetCheckpoint", []),
+        library("SequnetEngine", ["SequnetCheckpoint"]),
+        library("SequnetAudio", ["CSndFile", "CSampleRate"]),
+        .executableTarget(name: "FuzzModelLoad", dependencies: ["SequnetCheckpoint", "SequnetEngine"],
+                          path: "Sources/FuzzModelLoad"),
+        .executableTarget(name: "FuzzPromptReader", dependencies: ["SequnetAudio"], path: "Sources/FuzzPromptReader"),
+    ],
     swiftLanguageModes: [.v5]
 )

@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of Fuzz/ (with AddressSanitizer) and runs each
 # for a while, one at a time, at low priority. Usage:
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 600, all four)
-# Targets: torch_zip torch_legacy safetensors pickle. Each run starts from
+# Targets: torch_zip torch_legacy safetensors pickle model_load prompt_reader. Each run starts from
 # Fuzz/corpus/<target>/ (seeds, committed) and grows Fuzz/work/<target>/
 # (git-ignored); crashes land in Fuzz/crashes/<target>/ and the script exits
 # non-zero. Logs and a summary line per target go to Fuzz/logs/.
@@ -11,12 +11,13 @@ cd "$(dirname "$0")/../Fuzz"
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(torch_zip torch_legacy safetensors pickle)
+[ ${#targets[@]} -gt 0 ] || targets=(torch_zip torch_legacy safetensors pickle model_load prompt_reader)
 
 product() {
     case $1 in
         torch_zip) echo FuzzTorchZip ;; torch_legacy) echo FuzzTorchLegacy ;;
         safetensors) echo FuzzSafetensors ;; pickle) echo FuzzPickle ;;
+        model_load) echo FuzzModelLoad ;; prompt_reader) echo FuzzPromptReader ;;
         *) echo "unknown target $1" >&2; exit 64 ;;
     esac
 }

@@ -72,7 +72,7 @@ def main():
     broken = os.path.join(CHECKPOINTS, "broken")
     listing = sorted(os.listdir(broken)) if os.path.isdir(broken) else []
 
-    seeds = {"torch_zip": {}, "torch_legacy": {}, "safetensors": {}, "pickle": {}}
+    seeds = {"torch_zip": {}, "torch_legacy": {}, "safetensors": {}, "pickle": {}, "model_load": {}, "prompt_reader": {}}
     for name in ["strided.pt", "compressed.pt", "dotdot.pt", "float64.pt", "malicious.pt", "two_roots.pt"]:
         seeds["torch_zip"][name] = open(os.path.join(CHECKPOINTS, name), "rb").read()
     for name in listing:
@@ -84,6 +84,28 @@ def main():
             seeds[kind]["broken_" + name] = data
         if name.endswith(".safetensors") and small(path):
             seeds["safetensors"]["broken_" + name] = open(path, "rb").read()
+            seeds["model_load"]["broken_" + name] = open(path, "rb").read()
+
+    # Whole checkpoints for the model loader: honest small ones of each family.
+    for name in ["tiny_sequnet_c4_l2_d1_k3.safetensors", "wavenet_l4_b2_r16_d16_s32.safetensors"]:
+        path = os.path.join(CHECKPOINTS, name)
+        if small(path):
+            seeds["model_load"][name] = open(path, "rb").read()
+    seeds["model_load"]["strided.pt"] = strided
+
+    # Prompts: WAVs of several layouts, and damaged ones.
+    def wav(rate, channels, bits, frames, fmt=1):
+        width = bits // 8
+        data = bytes((i * 37) % 256 for i in range(frames * channels * width))
+        header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, fmt, channels,
+                             rate, rate * channels * width, channels * width, bits, b"data", len(data))
+        return header + data
+    seeds["prompt_reader"]["mono16k.wav"] = wav(16000, 1, 16, 200)
+    seeds["prompt_reader"]["stereo44k.wav"] = wav(44100, 2, 16, 300)
+    seeds["prompt_reader"]["float8k.wav"] = wav(8000, 1, 32, 100, fmt=3)
+    seeds["prompt_reader"]["u8_22k.wav"] = wav(22050, 1, 8, 150)
+    seeds["prompt_reader"]["truncated.wav"] = wav(16000, 1, 16, 200)[:60]
+    seeds["prompt_reader"]["no_frames.wav"] = wav(16000, 1, 16, 0)
 
     seeds["torch_legacy"]["strided.legacy.pt"] = legacy_from_zip(strided)
     seeds["torch_legacy"]["malicious.pkl"] = open(os.path.join(CHECKPOINTS, "malicious.pkl"), "rb").read()

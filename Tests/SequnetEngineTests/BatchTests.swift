@@ -27,6 +27,9 @@ final class BatchTests: XCTestCase {
             }
         }
         XCTAssertEqual(batched.stateBytes > singles[0].stateBytes, batch > 1)
+        // What `info` reports without building a state is what a state holds.
+        XCTAssertEqual(batched.stateBytes, model.config.streamStateBytes(batch: batch))
+        XCTAssertEqual(singles[0].stateBytes, model.config.streamStateBytes(batch: 1))
     }
 
     func testEveryStreamOfASeqUNetBatchIsBitIdenticalToItsOwnStream() throws {

@@ -18,7 +18,7 @@ public struct StreamBudget: Sendable, Equatable {
     }
 
     /// The default: 256 MiB of state per stream (the paper's WaveNet needs
-    /// 2.3 MB, its Seq-U-Net 0.5 MB), 2^22 priming steps (4.4 minutes of
+    /// 16.8 MB, its Seq-U-Net 0.6 MB), 2^22 priming steps (4.4 minutes of
     /// 16 kHz audio; the paper's models prime 32,761) and 10^12 multiply-adds
     /// of priming (about 90 s on one core of the machine the README measures;
     /// the paper's Seq-U-Net needs 1.5 x 10^11, 13 s).
