@@ -28,13 +28,19 @@ for ((r = 1; r <= rounds; r++)); do
 done
 python3 - "$log" <<'PY'
 import sys, statistics
-rates = {}
+# Lines come in pairs (old and new, back to back, order alternating by round).
+rates, ratios, pending = {}, {}, {}
 for line in open(sys.argv[1]):
     name, build, rate = line.split()
     rates.setdefault(name, {}).setdefault(build, []).append(float(rate))
-print("%-14s %12s %12s %9s  (median samples/s over %d rounds)" % ("row", "old", "new", "new/old",
-      len(next(iter(rates.values()))["old"])))
+    pending.setdefault(name, {})[build] = float(rate)
+    if len(pending[name]) == 2:
+        ratios.setdefault(name, []).append(pending[name]["new"] / pending[name]["old"])
+        pending[name] = {}
+rounds = len(next(iter(rates.values()))["old"])
+print("%-14s %12s %12s %9s %12s   (samples/s, medians over %d rounds)" % ("row", "old", "new", "new/old", "paired", rounds))
 for name, by in rates.items():
     o, n = statistics.median(by["old"]), statistics.median(by["new"])
-    print("%-14s %12.0f %12.0f %9.3f" % (name, o, n, n / o))
+    print("%-14s %12.0f %12.0f %9.3f %12.3f" % (name, o, n, n / o, statistics.median(ratios[name])))
+print("paired: the median over rounds of new/old measured back to back, which a machine's drift between rounds does not move")
 PY
