@@ -14,6 +14,8 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
     case outputClosed(path: String)
     /// libsamplerate refused or failed the conversion.
     case resampleFailed(String)
+    /// The caller asked reading to stop (a signal) before the file was read.
+    case interrupted(path: String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum AudioError: Error, CustomStringConvertible, Equatable {
         case .writeFailed(let path, let reason): return "cannot write '\(path)': \(reason)"
         case .outputClosed(let path): return "'\(path)' was closed by its reader"
         case .resampleFailed(let reason): return "sample-rate conversion failed: \(reason)"
+        case .interrupted(let path): return "interrupted while reading audio '\(path)'"
         }
     }
 }

@@ -25,8 +25,9 @@ public struct MonoAudio: Sendable {
 ///
 /// - Throws: `AudioError.cannotOpen` when the file is missing or not audio,
 ///   `.unsupportedLayout` for a zero rate or channel count, `.readFailed` when
-///   decoding stops early.
-public func readMonoAudio(atPath path: String) throws -> MonoAudio {
+///   decoding stops early, `.interrupted` when `shouldStop` (asked between
+///   chunks of 8,192 frames) says to stop.
+public func readMonoAudio(atPath path: String, shouldStop: () -> Bool = { false }) throws -> MonoAudio {
     var info = SF_INFO()
     guard let file = sf_open(path, Int32(SFM_READ), &info) else {
         throw AudioError.cannotOpen(path: path, reason: oneLine(String(cString: sf_strerror(nil))))
@@ -44,6 +45,7 @@ public func readMonoAudio(atPath path: String) throws -> MonoAudio {
     var chunk = [Float](repeating: 0, count: chunkFrames * channels)
     let scale = 1 / Float(channels)
     while true {
+        if shouldStop() { throw AudioError.interrupted(path: path) }
         let got = chunk.withUnsafeMutableBufferPointer {
             Int(sf_readf_float(file, $0.baseAddress, sf_count_t(chunkFrames)))
         }

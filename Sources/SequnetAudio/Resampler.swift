@@ -53,9 +53,11 @@ public func resample(_ samples: [Float], from sourceRate: Int, to targetRate: In
 
 /// Reads any libsndfile-readable file as mono audio at `sampleRate` (the
 /// models' 16 kHz): the common front end of prompts and scored recordings.
-public func readMonoAudio(atPath path: String, resampledTo sampleRate: Int,
-                          quality: ResampleQuality = .best) throws -> MonoAudio {
-    let audio = try readMonoAudio(atPath: path)
+/// `shouldStop` is asked while reading (not during the one resampling call).
+public func readMonoAudio(atPath path: String, resampledTo sampleRate: Int, quality: ResampleQuality = .best,
+                          shouldStop: () -> Bool = { false }) throws -> MonoAudio {
+    let audio = try readMonoAudio(atPath: path, shouldStop: shouldStop)
+    if shouldStop() { throw AudioError.interrupted(path: path) }
     let samples: [Float]
     do {
         samples = try resample(audio.samples, from: audio.sampleRate, to: sampleRate, quality: quality)

@@ -39,7 +39,16 @@ struct Generate: ParsableCommand {
         let loaded = try modelOptions.load()
         let model = loaded.model
         let rate = MuLawAudio.sampleRate
-        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0) } ?? []
+        let prompt: [Int]
+        do {
+            prompt = try self.prompt.map { try promptClasses(fromAudio: $0) } ?? []
+        } catch AudioError.interrupted(let path) {
+            // The usual promise: a valid WAV of what was generated, here nothing.
+            let sink = try openSampleSink(output, sampleRate: rate)
+            try sink.finish()
+            Console.error("interrupted while reading the prompt '\(path)': wrote 0 samples to \(sink.displayName)")
+            throw ExitCode(1)
+        }
         let count = length.sampleCount ?? Int(Self.defaultSeconds * Double(rate))
 
         let sink = try openSampleSink(output, sampleRate: rate)

@@ -29,7 +29,7 @@ struct Score: ParsableCommand {
         let loaded = try modelOptions.load()
         let model = loaded.model
         let rate = MuLawAudio.sampleRate
-        let recording = try readMonoAudio(atPath: audio, resampledTo: rate)
+        let recording = try readMonoAudio(atPath: audio, resampledTo: rate, shouldStop: { Interrupt.requested })
         let classes = recording.samples.map { Int(MuLawAudio.encode($0)) }
         guard !classes.isEmpty else { throw CLIError.emptyInput("audio file '\(audio)'") }
 

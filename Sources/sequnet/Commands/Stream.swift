@@ -35,7 +35,13 @@ struct Stream: ParsableCommand {
         let loaded = try modelOptions.load()
         let model = loaded.model
         let rate = MuLawAudio.sampleRate
-        let prompt = try self.prompt.map { try promptClasses(fromAudio: $0) } ?? []
+        let prompt: [Int]
+        do {
+            prompt = try self.prompt.map { try promptClasses(fromAudio: $0) } ?? []
+        } catch AudioError.interrupted {
+            Console.error("stopped by \(Interrupt.signalName) while reading the prompt, before the first sample")
+            return
+        }
         let count = length.sampleCount
         let sampler = sampling.makeSampler()
         Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "

@@ -103,7 +103,7 @@ func generate(stream: StreamState, sampler: CategoricalSampler, count: Int?, chu
 /// without a single sample is refused (as `score` refuses an empty
 /// recording), rather than taken silently as no prompt.
 func promptClasses(fromAudio path: String) throws -> [Int] {
-    let audio = try readMonoAudio(atPath: path, resampledTo: MuLawAudio.sampleRate)
+    let audio = try readMonoAudio(atPath: path, resampledTo: MuLawAudio.sampleRate, shouldStop: { Interrupt.requested })
     guard !audio.samples.isEmpty else {
         throw CLIError.invalidInput("prompt '\(path)' holds no audio (0 samples); leave out --prompt to start from silence")
     }
