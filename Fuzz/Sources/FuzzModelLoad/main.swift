@@ -2,10 +2,6 @@ import Foundation
 import SequnetCheckpoint
 import SequnetEngine
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// libFuzzer entry: any bytes as a checkpoint file, read as `-m FILE` reads
 /// one (format by content), then built as a model: family, metadata checks,
 /// configuration, strict tensor loading, the stream budget and export.
@@ -15,10 +11,7 @@ private let path = NSTemporaryDirectory() + "/sequnet-fuzz-model-\(getpid())"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzModelLoad(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard fd >= 0 else { return 0 }
-    if let data, size > 0 { _ = write(fd, data, size) }
-    close(fd)
+    guard writeFuzzInput(data, size, to: path) else { return 0 }
     guard let dict = try? readCheckpoint(atPath: path) else { return 0 }
     if let model = try? Model(stateDict: dict) {
         _ = try? model.check(.standard)

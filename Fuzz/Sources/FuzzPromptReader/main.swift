@@ -1,10 +1,6 @@
 import Foundation
 import SequnetAudio
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// libFuzzer entry: any bytes as a prompt file, read the way `generate
 /// --prompt` reads one (libsndfile, mixed to mono, resampled to 16 kHz by
 /// libsamplerate). libsndfile reads from a path, so each input goes through
@@ -13,10 +9,7 @@ private let path = NSTemporaryDirectory() + "/sequnet-fuzz-prompt-\(getpid())"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPromptReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    guard fd >= 0 else { return 0 }
-    if let data, size > 0 { _ = write(fd, data, size) }
-    close(fd)
+    guard writeFuzzInput(data, size, to: path) else { return 0 }
     _ = try? readMonoAudio(atPath: path, resampledTo: 16_000)
     return 0
 }

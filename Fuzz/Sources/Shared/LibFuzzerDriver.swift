@@ -21,3 +21,12 @@ func runLibFuzzer(_ test: FuzzTest) -> Never {
     var argv = CommandLine.unsafeArgv
     exit(runFuzzerDriver(&argc, &argv, test))
 }
+
+/// Writes one input to `path` (replacing it), for readers that take a file
+/// path: libsndfile, and `readCheckpoint(atPath:)` with its format detection.
+func writeFuzzInput(_ data: UnsafePointer<UInt8>?, _ size: Int, to path: String) -> Bool {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    return size == 0 || write(fd, data, size) == size
+}
