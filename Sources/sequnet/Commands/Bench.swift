@@ -107,9 +107,7 @@ struct Bench: ParsableCommand {
     private func loadModel() throws -> (Model, String) {
         if let arch {
             let model = try Model(randomWeightsFor: try ArchitectureSpec.parse(arch), seed: 1)
-            do { try model.check(allowLargeModel ? .machine : .standard) } catch {
-                throw CLIError.invalidInput("--arch \(arch): \(error)" + (allowLargeModel ? "" : "; --allow-large-model lifts the limits"))
-            }
+            try checkStreamBudget(model, allowLarge: allowLargeModel, naming: "--arch \(arch)")
             return (model, arch + " (random weights)")
         }
         let loaded = try LoadedModel(path: try model ?? ModelLocator.defaultModelPath(),

@@ -1,4 +1,5 @@
 import Foundation
+import SequnetAudio
 import SequnetBench
 
 #if canImport(Glibc)
@@ -12,19 +13,15 @@ enum Console {
 
     /// Writes text to stderr without a newline (progress redraws).
     ///
-    /// With plain write(2), not FileHandle, whose failed writes trap: a log
-    /// line that cannot be written (stderr closed, on a full disk, into a
-    /// closed pipe) is dropped, and the exit status still says what happened.
+    /// Through `RawOutput` (write(2), retried on EINTR), not FileHandle,
+    /// whose failed writes trap: a log line that cannot be written (stderr
+    /// closed, on a full disk, into a closed pipe) is dropped, and the exit
+    /// status still says what happened.
     static func errorRaw(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(2, raw.baseAddress! + offset, raw.count - offset)
-                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
-            }
-        }
+        Array(text.utf8).withUnsafeBytes { _ = try? standardError.write($0) }
     }
+
+    private static let standardError = RawOutput.wrapping(fileDescriptor: 2, name: "stderr")
 
     /// Whether stderr is a terminal: progress bars only go to a person.
     static var stderrIsTerminal: Bool { isatty(2) == 1 }

@@ -67,11 +67,16 @@ struct LoadedModel {
 
     /// Refuses a model whose stream would exceed the standard budget (or,
     /// with `allowLarge`, what this machine holds), naming the way past it.
-    func checkBudget(allowLarge: Bool) throws {
-        do {
-            try model.check(allowLarge ? .machine : .standard)
-        } catch let error as ModelLoadError {
-            throw CLIError.invalidInput("\(path): \(error)" + (allowLarge ? "" : "; --allow-large-model lifts the limits"))
-        }
+    func checkBudget(allowLarge: Bool) throws { try checkStreamBudget(model, allowLarge: allowLarge, naming: path) }
+}
+
+/// Refuses `model` if a stream of it would exceed the standard budget (or,
+/// with `allowLarge`, what this machine holds); the error starts with `what`
+/// (the file, or the --arch spec) and says how to go past the limits.
+func checkStreamBudget(_ model: Model, allowLarge: Bool, naming what: String) throws {
+    do {
+        try model.check(allowLarge ? .machine : .standard)
+    } catch let error as ModelLoadError {
+        throw CLIError.invalidInput("\(what): \(error)" + (allowLarge ? "" : "; --allow-large-model lifts the limits"))
     }
 }
