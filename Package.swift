@@ -9,10 +9,20 @@ import PackageDescription
 // Release builds of the hot path drop Swift's runtime checks (the engine
 // checks shapes once at load) and, on x86-64, use AVX2 and FMA for the
 // hand-written SIMD kernels (every x86-64 CPU since 2013 has them).
+// The panel kernels are built a second time for AVX-512 (LLVM's skylake-avx512
+// level, 16-wide vectors); the engine runs that build only where the CPU
+// reports AVX-512, so the rest of the program never needs it.
 #if arch(x86_64)
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+let optimiseAVX512: [SwiftSetting] = [
+    .define("SEQUNET_AVX512"),
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"]),
+]
+let kernelTargets: [Target.Dependency] = ["SequnetKernels", "SequnetKernelsAVX512"]
 #else
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let optimiseAVX512: [SwiftSetting] = []
+let kernelTargets: [Target.Dependency] = ["SequnetKernels"]
 #endif
 
 let package = Package(
@@ -37,7 +47,10 @@ let package = Package(
         // Plain -O here: this target parses untrusted files, so Swift keeps its
         // bounds and overflow checks as a second line of defence.
         .target(name: "SequnetCheckpoint"),
-        .target(name: "SequnetEngine", dependencies: ["SequnetCheckpoint"],
+        // One kernel source, two builds (SequnetKernelsAVX512/ links to it).
+        .target(name: "SequnetKernels", swiftSettings: optimise),
+        .target(name: "SequnetKernelsAVX512", swiftSettings: optimiseAVX512),
+        .target(name: "SequnetEngine", dependencies: ["SequnetCheckpoint"] + kernelTargets,
                 swiftSettings: optimise),
         .target(name: "SequnetBench",
                 dependencies: ["SequnetEngine", "COpenBLAS", .product(name: "Histogram", package: "hdrhistogram-swift")],

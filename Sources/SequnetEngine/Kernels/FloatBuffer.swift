@@ -51,3 +51,18 @@ final class FloatArena {
 
     var bytes: Int { buffer.count * MemoryLayout<Float>.size }
 }
+
+/// A fixed-size, 64-byte aligned, zeroed byte array that owns its memory:
+/// packed weights in any precision.
+public final class ByteBuffer: @unchecked Sendable {
+    public let pointer: UnsafeMutableRawPointer
+    public let count: Int
+
+    public init(count: Int) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+}

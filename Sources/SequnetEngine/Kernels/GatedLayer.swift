@@ -12,10 +12,10 @@ public struct GatedLayerWeights: @unchecked Sendable {
     public let outputs: Int
     public var columns: Int { matrix.columns }
 
-    /// `rowMajor` is `[2*outputs, columns]`.
-    public init(rowMajor: [Float], bias: [Float], outputs: Int, columns: Int) {
+    /// `rowMajor` is `[2*outputs, columns]`, stored in `precision`.
+    public init(rowMajor: [Float], bias: [Float], outputs: Int, columns: Int, precision: MatrixPrecision = .fp32) {
         precondition(rowMajor.count == 2 * outputs * columns && bias.count == 2 * outputs)
-        matrix = PackedMatrix(rowMajor: rowMajor, rows: 2 * outputs, columns: columns)
+        matrix = PackedMatrix(rowMajor: rowMajor, rows: 2 * outputs, columns: columns, precision: precision)
         self.bias = FloatBuffer(bias)
         self.outputs = outputs
     }
@@ -46,16 +46,10 @@ struct GatedKernel {
     /// `2 * outputs * batch` floats.
     @inline(__always)
     func apply(batch: Int, window: UnsafePointer<Float>, windowStride: Int,
-               vectors: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+               vectors: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, team: RowTeam?) {
         let width = 2 * outputs
-        if batch == 1 {   // a single stream: the plain product, fully inlined
-            scratch.update(from: bias, count: width)
-            matrix.multiplyAccumulate(window, into: scratch)
-            gatedResidual(preActivation: scratch, outputs: outputs, identity: vectors, output: vectors)
-            return
-        }
         for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
-        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width)
+        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
         for b in 0..<batch {
             let v = vectors + b * outputs
             gatedResidual(preActivation: scratch + b * width, outputs: outputs, identity: v, output: v)
@@ -70,17 +64,10 @@ struct GatedKernel {
     @inline(__always)
     func applyUpsampling(batch: Int, window: UnsafePointer<Float>, windowStride: Int, identity: UnsafePointer<Float>,
                          now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
-                         scratch: UnsafeMutablePointer<Float>) {
+                         scratch: UnsafeMutablePointer<Float>, team: RowTeam?) {
         let c = outputs / 2, width = 4 * c
-        if batch == 1 {   // a single stream: the plain product, fully inlined
-            scratch.update(from: bias, count: width)
-            matrix.multiplyAccumulate(window, into: scratch)
-            gatedResidual(preActivation: scratch, outputs: c, identity: identity, output: now)
-            gatedResidual(preActivation: scratch + 2 * c, outputs: c, identity: identity, output: next)
-            return
-        }
         for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
-        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width)
+        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
         for b in 0..<batch {
             let pre = scratch + b * width
             gatedResidual(preActivation: pre, outputs: c, identity: identity + b * c, output: now + b * c)

@@ -1,15 +1,25 @@
-/// How a `PackedMatrix` stores its elements.
-///
-/// Only fp32 exists today. Reduced precisions (bf16, int8 with per-row
-/// scales) become further cases here and further storage in `PackedMatrix`;
-/// the layers that multiply by a matrix do not change.
+import SequnetKernels
+#if arch(x86_64)
+import SequnetKernelsAVX512
+#endif
+
+/// How a `PackedMatrix` stores its elements. Every precision multiplies
+/// against fp32 activations and accumulates in fp32; only the bytes read
+/// per weight change.
 public enum MatrixPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// float32: exact to the reference.
     case fp32
+    /// bfloat16 weights (float32 with the low 16 mantissa bits rounded off).
+    case bf16
+    /// Symmetric int8 weights with one float32 scale per output row.
+    case int8
 
     /// Bytes one stored weight takes.
     public var elementBytes: Int {
         switch self {
         case .fp32: return 4
+        case .bf16: return 2
+        case .int8: return 1
         }
     }
 
@@ -17,10 +27,18 @@ public enum MatrixPrecision: String, Sendable, CaseIterable, CustomStringConvert
     public var elementType: String {
         switch self {
         case .fp32: return "float32"
+        case .bf16: return "bfloat16"
+        case .int8: return "int8"
         }
     }
 
     public var description: String { rawValue }
+
+    /// The precision named `name` ("fp32", "bf16", "int8"; any case), or nil.
+    public init?(named name: String) { self.init(rawValue: name.lowercased()) }
+
+    /// Every name, for messages: "fp32, bf16, int8".
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
 /// A weight matrix packed for the streaming step: `y[b] += W·x[b]` for a
@@ -32,32 +50,51 @@ public enum MatrixPrecision: String, Sendable, CaseIterable, CustomStringConvert
 /// stay in registers while every column adds `x[j]` times its 32 entries.
 /// No horizontal sums, no second pass, nothing but loads and FMAs. With a
 /// batch, each panel is read from memory once and then from cache for the
-/// other columns of the batch.
+/// other columns of the batch. Panels are also the unit threads share out
+/// (`RowTeam`): each row's sum is computed the same way whoever computes it.
 ///
 /// The matrix owns its storage and its precision; every byte cost the
 /// engine reports comes from here.
 public struct PackedMatrix: @unchecked Sendable {
     /// Rows per panel: four 8-wide vectors (one AVX2 register each).
-    public static let panel = 32
+    public static let panel = SequnetKernels.panelRows
 
     public let rows: Int
     public let columns: Int
     public let precision: MatrixPrecision
-    let storage: FloatBuffer
+    let storage: ByteBuffer
+    /// int8 only: one scale per row, padded to whole panels with zeros.
+    let scales: FloatBuffer?
 
-    /// Packs a row-major `[rows, columns]` matrix.
+    /// Packs a row-major `[rows, columns]` matrix, rounding it to `precision`
+    /// (bf16: to nearest even; int8: per row, `max |w| / 127` the scale).
     public init(rowMajor source: UnsafePointer<Float>, rows: Int, columns: Int, precision: MatrixPrecision = .fp32) {
         self.rows = rows
         self.columns = columns
         self.precision = precision
         let p = Self.panel
         let panels = (rows + p - 1) / p
-        storage = FloatBuffer(count: panels * columns * p)
+        storage = ByteBuffer(count: panels * columns * p * precision.elementBytes)
+        var rowScales = [Float](repeating: 0, count: panels * p)
         for r in 0..<rows {
             let (panelIndex, lane) = r.quotientAndRemainder(dividingBy: p)
             let base = panelIndex * columns * p + lane
-            for c in 0..<columns { storage[base + c * p] = source[r * columns + c] }
+            let row = UnsafeBufferPointer(start: source + r * columns, count: columns)
+            switch precision {
+            case .fp32:
+                let out = storage.pointer.assumingMemoryBound(to: Float.self)
+                for c in 0..<columns { out[base + c * p] = row[c] }
+            case .bf16:
+                let out = storage.pointer.assumingMemoryBound(to: UInt16.self)
+                for c in 0..<columns { out[base + c * p] = Quantisation.bfloat16Bits(row[c]) }
+            case .int8:
+                let out = storage.pointer.assumingMemoryBound(to: Int8.self)
+                let scale = Quantisation.int8Scale(row)
+                rowScales[r] = scale
+                for c in 0..<columns { out[base + c * p] = Quantisation.int8Code(row[c], scale: scale) }
+            }
         }
+        scales = precision == .int8 ? FloatBuffer(rowScales) : nil
     }
 
     /// Packs a row-major array.
@@ -68,35 +105,57 @@ public struct PackedMatrix: @unchecked Sendable {
         }
     }
 
-    /// The matrix back in row-major order.
+    /// The matrix back in row-major order, as the product sees it (int8
+    /// codes times their row's scale).
     public func rowMajor() -> [Float] {
         let p = Self.panel
         var out = [Float](repeating: 0, count: rows * columns)
         for r in 0..<rows {
             let (panelIndex, lane) = r.quotientAndRemainder(dividingBy: p)
             let base = panelIndex * columns * p + lane
-            for c in 0..<columns { out[r * columns + c] = storage[base + c * p] }
+            for c in 0..<columns { out[r * columns + c] = element(base + c * p, row: r) }
         }
         return out
+    }
+
+    private func element(_ index: Int, row: Int) -> Float {
+        switch precision {
+        case .fp32: return storage.pointer.assumingMemoryBound(to: Float.self)[index]
+        case .bf16: return Float(bitPattern: UInt32(storage.pointer.assumingMemoryBound(to: UInt16.self)[index]) << 16)
+        case .int8: return Float(storage.pointer.assumingMemoryBound(to: Int8.self)[index]) * scales![row]
+        }
     }
 
     /// Multiply-adds of one product with one input column.
     public var multiplyAdds: Int { rows * columns }
 
-    /// Weight bytes one product reads (the last panel's padding aside).
-    public var bytesPerProduct: Int { rows * columns * precision.elementBytes }
+    /// Weight bytes one product reads (the last panel's padding aside), with int8's scales.
+    public var bytesPerProduct: Int { rows * columns * precision.elementBytes + (scales == nil ? 0 : rows * 4) }
 
     /// Bytes held, including the padding of the last panel.
-    public var storageBytes: Int { storage.count * precision.elementBytes }
+    public var storageBytes: Int { storage.count + (scales?.count ?? 0) * 4 }
 
     /// A borrowed view for the hot path (see `PackedMatrixView`).
-    var view: PackedMatrixView { PackedMatrixView(elements: UnsafeRawPointer(storage.pointer), rows: rows, columns: columns) }
+    var view: PackedMatrixView {
+        PackedMatrixView(format: precision.panelFormat, elements: UnsafeRawPointer(storage.pointer),
+                         scales: scales.map { UnsafePointer($0.pointer) }, rows: rows, columns: columns)
+    }
 
     /// `y[b][0..<rows] += W·x[b]` for `batch` columns: column `b` of the input
     /// starts at `x + b * xStride`, of the output at `y + b * yStride`.
     public func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                                    batch: Int = 1, xStride: Int = 0, yStride: Int = 0) {
-        view.multiplyAccumulate(x, into: y, batch: batch, xStride: xStride, yStride: yStride)
+        view.multiplyAccumulate(x, into: y, batch: batch, xStride: xStride, yStride: yStride, team: nil)
+    }
+}
+
+extension MatrixPrecision {
+    var panelFormat: Int {
+        switch self {
+        case .fp32: return SequnetKernels.PanelFormat.fp32
+        case .bf16: return SequnetKernels.PanelFormat.bf16
+        case .int8: return SequnetKernels.PanelFormat.int8
+        }
     }
 }
 
@@ -104,122 +163,71 @@ public struct PackedMatrix: @unchecked Sendable {
 /// reference counting. The matrix it views lives in a model's weights, which
 /// every stream state keeps alive.
 struct PackedMatrixView {
+    let format: Int
     let elements: UnsafeRawPointer
+    let scales: UnsafePointer<Float>?
     let rows: Int
     let columns: Int
 
+    var panelCount: Int { (rows + PackedMatrix.panel - 1) / PackedMatrix.panel }
+
     /// `y += W·x` for one column.
     @inline(__always)
-    func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        panelProduct(x, split: columns, x, into: y)
-    }
-
-    /// `y += W·[x0[0..<split] ; x1[0..<columns-split]]`: the input may come in
-    /// two pieces (a WaveNet layer's x[n-d] and x[n]) without being copied together.
-    @inline(__always)
-    func multiplyAccumulate(_ x0: UnsafePointer<Float>, split: Int, _ x1: UnsafePointer<Float>,
-                            into y: UnsafeMutablePointer<Float>) {
-        panelProduct(x0, split: split, x1, into: y)
+    func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, team: RowTeam?) {
+        multiplyAccumulate(x, stride: 0, split: columns, x, stride: 0, into: y, stride: 0, batch: 1, team: team)
     }
 
     /// `y[b] += W·x[b]` for `batch` columns at the given strides.
     @inline(__always)
     func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                            batch: Int, xStride: Int, yStride: Int) {
-        multiplyAccumulate(x, stride: xStride, split: columns, x, stride: xStride, into: y, stride: yStride, batch: batch)
+                            batch: Int, xStride: Int, yStride: Int, team: RowTeam?) {
+        multiplyAccumulate(x, stride: xStride, split: columns, x, stride: xStride, into: y, stride: yStride,
+                           batch: batch, team: team)
     }
 
     /// `y[b] += W·[x0[b][0..<split] ; x1[b][0..<columns-split]]` for `batch`
-    /// columns, each operand's column b at `b * stride` floats from its start.
-    /// Batch 1 is the single product, the same bytes.
+    /// columns, each operand's column b at `b * stride` floats from its start:
+    /// the input may come in two pieces (a WaveNet layer's x[n-d] and x[n])
+    /// without being copied together. With a team, its threads share the
+    /// panels, each always the same ones.
     @inline(__always)
     func multiplyAccumulate(_ x0: UnsafePointer<Float>, stride x0Stride: Int, split: Int,
                             _ x1: UnsafePointer<Float>, stride x1Stride: Int,
-                            into y: UnsafeMutablePointer<Float>, stride yStride: Int, batch: Int) {
-        if batch == 1 { panelProduct(x0, split: split, x1, into: y); return }
-        var panel = elements
-        var row0 = 0
-        while row0 < rows {
-            // One panel (32 rows by `columns`) stays in cache across the batch.
-            for b in 0..<batch {
-                var acc = PanelAccumulators()
-                acc.add(panel, columns: 0, split, x0 + b * x0Stride)
-                if split < columns { acc.add(panel, columns: split, columns, x1 + b * x1Stride) }
-                acc.store(into: y + b * yStride, row0: row0, rows: rows)
-            }
-            row0 += PackedMatrix.panel
-            panel += columns * PackedMatrix.panel * 4
-        }
-    }
-
-    @inline(__always)
-    private func panelProduct(_ x0: UnsafePointer<Float>, split: Int, _ x1: UnsafePointer<Float>,
-                              into y: UnsafeMutablePointer<Float>) {
-        var panel = elements
-        var row0 = 0
-        while row0 < rows {
-            var acc = PanelAccumulators()
-            acc.add(panel, columns: 0, split, x0)
-            if split < columns { acc.add(panel, columns: split, columns, x1) }
-            acc.store(into: y, row0: row0, rows: rows)
-            row0 += PackedMatrix.panel
-            panel += columns * PackedMatrix.panel * 4
-        }
+                            into y: UnsafeMutablePointer<Float>, stride yStride: Int, batch: Int, team: RowTeam?) {
+        let product = PanelJob(matrix: self, x0: x0, x0Stride: x0Stride, split: split, x1: x1, x1Stride: x1Stride,
+                               y: y, yStride: yStride, batch: batch)
+        if let team { team.run(product) } else { product.run(panels: 0..<panelCount) }
     }
 }
 
-/// Eight running sums of a panel: two sets of four 8-wide vectors, so that
-/// consecutive columns do not wait on each other's FMA.
-struct PanelAccumulators {
-    typealias V = SIMD8<Float>
-    var a0 = V(), a1 = V(), a2 = V(), a3 = V()
-    var b0 = V(), b1 = V(), b2 = V(), b3 = V()
+/// One product, ready to run over any range of the matrix's panels.
+struct PanelJob {
+    let matrix: PackedMatrixView
+    let x0: UnsafePointer<Float>
+    let x0Stride: Int
+    let split: Int
+    let x1: UnsafePointer<Float>
+    let x1Stride: Int
+    let y: UnsafeMutablePointer<Float>
+    let yStride: Int
+    let batch: Int
 
-    /// Adds columns `first..<end` of the panel at `raw`, column j times `x[j - first]`.
+    /// Computes the rows of `panels`, with the kernels `KernelPath.active` names.
     @inline(__always)
-    mutating func add(_ raw: UnsafeRawPointer, columns first: Int, _ end: Int, _ x: UnsafePointer<Float>) {
-        var offset = first * PackedMatrix.panel * 4
-        var j = 0
-        let count = end - first
-        while j + 1 < count {
-            let xa = V(repeating: x[j]), xb = V(repeating: x[j + 1])
-            a0.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset, as: V.self))
-            a1.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 32, as: V.self))
-            a2.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 64, as: V.self))
-            a3.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 96, as: V.self))
-            b0.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 128, as: V.self))
-            b1.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 160, as: V.self))
-            b2.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 192, as: V.self))
-            b3.addProduct(xb, raw.loadUnaligned(fromByteOffset: offset + 224, as: V.self))
-            offset += 256
-            j += 2
+    func run(panels: Range<Int>) {
+        let m = matrix
+        #if arch(x86_64)
+        if KernelPath.active == .avx512 {
+            SequnetKernelsAVX512.multiplyPanels(
+                format: m.format, elements: m.elements, scales: m.scales, rows: m.rows, columns: m.columns,
+                firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
+                x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
+            return
         }
-        if j < count {
-            let xa = V(repeating: x[j])
-            a0.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset, as: V.self))
-            a1.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 32, as: V.self))
-            a2.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 64, as: V.self))
-            a3.addProduct(xa, raw.loadUnaligned(fromByteOffset: offset + 96, as: V.self))
-        }
-    }
-
-    /// Adds the panel's 32 sums to `y[row0...]`, only the live rows of a padded last panel.
-    @inline(__always)
-    func store(into y: UnsafeMutablePointer<Float>, row0: Int, rows: Int) {
-        typealias V = SIMD8<Float>
-        let s0 = a0 + b0, s1 = a1 + b1, s2 = a2 + b2, s3 = a3 + b3
-        let live = min(PackedMatrix.panel, rows - row0)
-        if live == PackedMatrix.panel {
-            let out = UnsafeMutableRawPointer(y + row0)
-            out.storeBytes(of: out.loadUnaligned(as: V.self) + s0, as: V.self)
-            (out + 32).storeBytes(of: (out + 32).loadUnaligned(as: V.self) + s1, as: V.self)
-            (out + 64).storeBytes(of: (out + 64).loadUnaligned(as: V.self) + s2, as: V.self)
-            (out + 96).storeBytes(of: (out + 96).loadUnaligned(as: V.self) + s3, as: V.self)
-        } else {
-            for lane in 0..<live {
-                let v = lane < 8 ? s0[lane] : lane < 16 ? s1[lane - 8] : lane < 24 ? s2[lane - 16] : s3[lane - 24]
-                y[row0 + lane] += v
-            }
-        }
+        #endif
+        SequnetKernels.multiplyPanels(
+            format: m.format, elements: m.elements, scales: m.scales, rows: m.rows, columns: m.columns,
+            firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
+            x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
     }
 }

@@ -77,6 +77,10 @@ enum ModelMetadata {
         }
     }
 
+    /// The precision `convert --precision` stored the matrices in, and the
+    /// one a load uses unless told otherwise.
+    static let precisionKey = "sequnet.precision"
+
     /// The metadata `convert` writes for `config`.
     static func entries(for config: any ModelConfiguration) -> [String: String] {
         let encoder = JSONEncoder()

@@ -11,24 +11,28 @@ public final class Model: @unchecked Sendable {
     public let codec: any Codec
     /// The checkpoint format the weights were read from, if they came from a file.
     public let sourceFormat: CheckpointFormat?
+    /// The precision the weight matrices are stored and read in.
+    public let precision: MatrixPrecision
 
     /// The family's configuration.
     public var config: any ModelConfiguration { weights.configuration }
 
     /// A model over `weights`, with the codec their inputs and outputs call for.
-    public init(weights: any NetworkWeights, sourceFormat: CheckpointFormat? = nil) throws {
+    public init(weights: any NetworkWeights, precision: MatrixPrecision = .fp32, sourceFormat: CheckpointFormat? = nil) throws {
         self.weights = weights
+        self.precision = precision
         codec = try Codecs.codec(for: weights.configuration)
         self.sourceFormat = sourceFormat
     }
 
     /// Builds the weights of `config` from a state dict, strictly: every
     /// tensor of the family's description must be there with its exact
-    /// shape and finite values, and nothing else may be.
-    public convenience init(config: any ModelConfiguration, stateDict: StateDict) throws {
+    /// shape and finite values, and nothing else may be. The weight
+    /// matrices are rounded to `precision` (see `TensorReader`).
+    public convenience init(config: any ModelConfiguration, stateDict: StateDict, precision: MatrixPrecision = .fp32) throws {
         try config.validate()
-        var reader = TensorReader(stateDict)
-        try self.init(weights: try config.makeWeights(&reader), sourceFormat: stateDict.format)
+        var reader = TensorReader(stateDict, precision: precision)
+        try self.init(weights: try config.makeWeights(&reader), precision: precision, sourceFormat: stateDict.format)
     }
 
     /// Builds a model from a state dict. The family comes from the tensor
@@ -37,7 +41,10 @@ public final class Model: @unchecked Sendable {
     /// agree with them. `hyperparameters` gives values the tensors cannot
     /// tell, by reference name (a WaveNet's `layers_per_block`); they take
     /// precedence over the file's metadata.
-    public convenience init(stateDict: StateDict, hyperparameters: [String: Int] = [:]) throws {
+    /// `precision` nil means the precision the file was converted to
+    /// (`sequnet.precision` in its metadata), else fp32.
+    public convenience init(stateDict: StateDict, hyperparameters: [String: Int] = [:],
+                            precision: MatrixPrecision? = nil) throws {
         let family = try ModelMetadata.family(of: stateDict)
         let stated = try ModelMetadata.statedValues(in: stateDict.metadata)
         // The file must agree with itself: its metadata against the model its
@@ -47,48 +54,71 @@ public final class Model: @unchecked Sendable {
         try ModelMetadata.check(fileConfig, stated: stated, metadata: stateDict.metadata)
         let declared = stated.merging(hyperparameters) { _, given in given }
         let config = declared == asTheFileSays ? fileConfig : try family.infer(from: stateDict, declared: declared)
-        try self.init(config: config, stateDict: stateDict)
+        let stored = stateDict.metadata[ModelMetadata.precisionKey]
+        guard let precision = precision ?? (stored == nil ? .fp32 : MatrixPrecision(named: stored!)) else {
+            throw ModelLoadError.invalidMetadata("'\(ModelMetadata.precisionKey)' is '\(stored!)', not one of \(MatrixPrecision.names)")
+        }
+        try self.init(config: config, stateDict: stateDict, precision: precision)
     }
 
     /// Reads a checkpoint file (torch zip, torch legacy or safetensors) and
-    /// builds the model. Model errors name the file (`ModelLoadError.inFile`).
-    public convenience init(contentsOf path: String, hyperparameters: [String: Int] = [:]) throws {
+    /// builds the model in `precision` (any checkpoint works in any precision).
+    /// Model errors name the file (`ModelLoadError.inFile`).
+    public convenience init(contentsOf path: String, hyperparameters: [String: Int] = [:],
+                            precision: MatrixPrecision? = nil) throws {
         let dict = try readCheckpoint(atPath: path)
         do {
-            try self.init(stateDict: dict, hyperparameters: hyperparameters)
+            try self.init(stateDict: dict, hyperparameters: hyperparameters, precision: precision)
         } catch let error as ModelLoadError {
             throw ModelLoadError.inFile(path: path, error)
         }
     }
 
-    /// A new, independent stream over these weights, primed as from silence.
-    public func makeStream() -> StreamState { StreamState(model: self) }
+    /// A new, independent stream over these weights, primed as from silence,
+    /// each step computed by `threads` threads.
+    public func makeStream(threads: Int = 1) -> StreamState { StreamState(model: self, threads: threads) }
 
     /// A new stream primed with `prompt` (empty: as from silence), or nil if
     /// `shouldStop` (asked every 1,024 priming steps) said to stop first.
-    public func makeStream<C: Collection>(prompt: C, shouldStop: () -> Bool) -> StreamState?
+    public func makeStream<C: Collection>(prompt: C, threads: Int = 1, shouldStop: () -> Bool) -> StreamState?
     where C.Element: BinaryInteger {
-        let stream = StreamState(model: self, primed: false)
+        let stream = StreamState(model: self, threads: threads, primed: false)
         return stream.prime(with: prompt, shouldStop: shouldStop) ? stream : nil
     }
 
     /// The weights in the reference's state-dict names, with metadata that
-    /// records the architecture and every hyper-parameter.
-    public func exportStateDict() -> StateDict {
+    /// records the architecture and every hyper-parameter. With a reduced
+    /// `precision`, the matrix weights are stored in it (bf16, or int8 codes
+    /// with one float32 scale per output channel, `NAME_scale`): exactly the
+    /// rounding `Model(..., precision:)` applies at load, so loading the
+    /// result in that precision gives the same model as loading the original.
+    /// Export from an fp32 model; a reduced-precision model's matrices have
+    /// been rounded per packed row as well.
+    public func exportStateDict(precision: MatrixPrecision = .fp32) -> StateDict {
         var dict = weights.exportTensors()
+        if precision != .fp32 {
+            for spec in config.tensors {
+                guard let axis = spec.outputAxis, let tensor = dict.tensors[spec.name] else { continue }
+                dict.tensors[spec.name] = Quantisation.quantised(tensor, to: precision, axis: axis)
+            }
+            dict.metadata[ModelMetadata.precisionKey] = precision.rawValue
+        }
         dict.metadata.merge(ModelMetadata.entries(for: config)) { _, new in new }
         return dict
     }
 
     // MARK: Cost
 
-    /// The precision the weights are stored in.
-    public var precision: MatrixPrecision { .fp32 }
-
     public var parameterCount: Int { config.parameterCount }
 
-    /// Total bytes of weights held, at the model's precision.
-    public var weightBytes: Int { parameterCount * precision.elementBytes }
+    /// Total bytes of weights at the model's precision: the matrices in it
+    /// (with int8's scales), biases and lookup tables in float32.
+    public var weightBytes: Int {
+        config.tensors.reduce(0) { total, spec in
+            guard let axis = spec.outputAxis, precision != .fp32 else { return total + spec.elementCount * 4 }
+            return total + spec.elementCount * precision.elementBytes + (precision == .int8 ? spec.shape[axis] * 4 : 0)
+        }
+    }
 
     /// Multiply-adds per generated step (averaged over a clock cycle).
     public var multiplyAddsPerSample: Double { weights.multiplyAddsPerStep }

@@ -112,14 +112,20 @@ public protocol NetworkWeights: AnyObject, Sendable {
     /// The weights back in the reference's names and layouts (`configuration.tensors`).
     func exportTensors() -> StateDict
     /// A new state for `batch` streams over these weights, stepped together
-    /// (zeroed; the stream primes it). Batch 1 is a single stream.
-    func makeState(batch: Int) -> any NetworkState
+    /// (zeroed; the stream primes it). Batch 1 is a single stream. With a
+    /// `team`, its threads share the rows of every product.
+    func makeState(batch: Int, team: RowTeam?) -> any NetworkState
     /// Every matrix product of a clock cycle, with the level whose ticks run it.
     var schedule: [ScheduledProduct] { get }
     /// Weight bytes read per tick, grouped by clock period.
     var weightReads: [WeightReads] { get }
     /// Multiply-adds per step, averaged over a clock cycle.
     var multiplyAddsPerStep: Double { get }
+}
+
+extension NetworkWeights {
+    /// A state for `batch` streams, computed on the caller's thread alone.
+    public func makeState(batch: Int) -> any NetworkState { makeState(batch: batch, team: nil) }
 }
 
 /// The caches of a batch of streams over a family's weights: ring buffers,

@@ -7,6 +7,10 @@ public struct TensorSpec: Sendable, Equatable {
     /// Inputs feeding each output of the tensor's layer: PyTorch draws a
     /// fresh conv's weights uniformly in ±1/sqrt(fanIn).
     public let fanIn: Int
+    /// The axis of the output channels if this is a weight the engine
+    /// multiplies as a matrix (and so stores in the model's precision);
+    /// nil for biases and lookup tables, which stay float32.
+    public var outputAxis: Int? = nil
 
     public var elementCount: Int { shape.reduce(1, *) }
 }
@@ -29,8 +33,12 @@ public struct ConvSpec: Sendable, Equatable {
     public let outputs: Int
     public let inputs: Int
     public let kernel: Int
+    /// A one-hot input conv, read as a table of columns rather than
+    /// multiplied: its weight stays float32 in every precision.
+    public let isLookupTable: Bool
 
-    public init(_ prefix: String, _ kind: Kind, outputs: Int, inputs: Int, kernel: Int) {
+    public init(_ prefix: String, _ kind: Kind, outputs: Int, inputs: Int, kernel: Int, isLookupTable: Bool = false) {
+        self.isLookupTable = isLookupTable
         self.prefix = prefix
         self.kind = kind
         self.outputs = outputs
@@ -46,7 +54,8 @@ public struct ConvSpec: Sendable, Equatable {
     public var tensors: [TensorSpec] {
         let fanIn = (kind == .gatedTransposed ? outputs : inputs) * kernel
         func pair(_ stem: String) -> [TensorSpec] {
-            [TensorSpec(name: "\(stem).weight", shape: weightShape, fanIn: fanIn),
+            [TensorSpec(name: "\(stem).weight", shape: weightShape, fanIn: fanIn,
+                        outputAxis: isLookupTable ? nil : kind == .gatedTransposed ? 1 : 0),
              TensorSpec(name: "\(stem).bias", shape: [outputs], fanIn: fanIn)]
         }
         switch kind {
@@ -61,12 +70,27 @@ public struct ConvSpec: Sendable, Equatable {
 /// strict both ways.
 public struct TensorReader {
     let dict: StateDict
+    /// The precision matrices are built in. Weights are first rounded to it
+    /// per output channel (`Quantisation.quantised`), exactly as `sequnet
+    /// convert --precision` stores them, so a converted file and the
+    /// original checkpoint make the same model.
+    public let precision: MatrixPrecision
     private(set) var used = Set<String>()
 
-    public init(_ dict: StateDict) { self.dict = dict }
+    public init(_ dict: StateDict, precision: MatrixPrecision = .fp32) {
+        self.dict = dict
+        self.precision = precision
+    }
 
-    /// The tensor `spec` names, which must have exactly its shape and only finite values.
+    /// The tensor `spec` names, which must have exactly its shape and only
+    /// finite values; a matrix weight comes rounded to `precision`.
     public mutating func take(_ spec: TensorSpec) throws -> Tensor {
+        let tensor = try takeAsStored(spec)
+        guard let axis = spec.outputAxis else { return tensor }
+        return Quantisation.quantised(tensor, to: precision, axis: axis)
+    }
+
+    private mutating func takeAsStored(_ spec: TensorSpec) throws -> Tensor {
         guard let tensor = dict.tensors[spec.name] else { throw ModelLoadError.missingTensor(spec.name) }
         guard tensor.shape == spec.shape else {
             throw ModelLoadError.wrongShape(name: spec.name, expected: spec.shape, actual: tensor.shape)

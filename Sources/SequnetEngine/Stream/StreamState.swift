@@ -21,10 +21,16 @@ public final class StreamState: @unchecked Sendable {
     /// categorical output), valid after `prime` or `step`.
     public let logits: UnsafeBufferPointer<Float>
 
-    /// A stream over `model`, primed as from silence (`primed`) or left zeroed.
-    init(model: Model, primed: Bool = true) {
+    /// The threads computing each step (nil: the caller's alone).
+    public let team: RowTeam?
+
+    /// A stream over `model`, primed as from silence (`primed`) or left
+    /// zeroed, each step computed by `threads` threads (the output bytes do
+    /// not depend on how many).
+    init(model: Model, threads: Int = 1, primed: Bool = true) {
         self.model = model
-        network = model.weights.makeState(batch: 1)
+        team = threads > 1 ? RowTeam(threads: threads) : nil
+        network = model.weights.makeState(batch: 1, team: team)
         input = .allocate(capacity: 1)
         logits = UnsafeBufferPointer(start: network.outputs, count: model.config.output.count)
         switch model.config.input {

@@ -9,8 +9,8 @@ extension TensorReader {
     mutating func gated(_ spec: ConvSpec) throws -> GatedLayerWeights {
         let tensors = try gatedTensors(spec)
         switch spec.kind {
-        case .gated: return GatedLayerWeights(stacking: tensors)
-        case .gatedTransposed: return GatedLayerWeights(stackingUpsampling: tensors)
+        case .gated: return GatedLayerWeights(stacking: tensors, precision: precision)
+        case .gatedTransposed: return GatedLayerWeights(stackingUpsampling: tensors, precision: precision)
         case .plain: preconditionFailure("a plain conv is not gated")
         }
     }
@@ -30,11 +30,11 @@ extension StateDict {
 extension GatedLayerWeights {
     /// Stacks a conv's filter and gate (`[out, in, K]` each) tap-major:
     /// column `j * in + c` is input channel c at tap j, oldest tap first.
-    init(stacking t: GatedConvTensors) {
+    init(stacking t: GatedConvTensors, precision: MatrixPrecision) {
         let out = t.filter.shape[0], inputs = t.filter.shape[1], k = t.filter.shape[2]
         let layout = Self.stackedLayout(outputs: out, inputs: inputs, taps: k)
         self.init(rowMajor: Self.stack(t, layout, count: 2 * out * inputs * k),
-                  bias: t.filterBias.values + t.gateBias.values, outputs: out, columns: inputs * k)
+                  bias: t.filterBias.values + t.gateBias.values, outputs: out, columns: inputs * k, precision: precision)
     }
 
     /// The inverse of `init(stacking:)`.
@@ -53,11 +53,12 @@ extension GatedLayerWeights {
     /// "now" (the fine step where the coarse vector arrives), odd taps "next"
     /// (the step after); taps 0 and 1 multiply the newest coarse vector, the
     /// last in the window. Its bias is the conv's, once for each half.
-    init(stackingUpsampling t: GatedConvTensors) {
+    init(stackingUpsampling t: GatedConvTensors, precision: MatrixPrecision) {
         let c = t.filter.shape[0], k = t.filter.shape[2], m = (k + 1) / 2
         let layout = Self.upsamplingLayout(channels: c, taps: k)
         let bias = t.filterBias.values + t.gateBias.values
-        self.init(rowMajor: Self.stack(t, layout, count: 4 * c * m * c), bias: bias + bias, outputs: 2 * c, columns: m * c)
+        self.init(rowMajor: Self.stack(t, layout, count: 4 * c * m * c), bias: bias + bias, outputs: 2 * c, columns: m * c,
+                  precision: precision)
     }
 
     /// The inverse of `init(stackingUpsampling:)`.

@@ -95,7 +95,7 @@ public struct SeqUNetConfig: ModelConfiguration, Equatable {
 // MARK: The reference's tensors (SPEC.md): each layer's names and shapes, once.
 
 extension SeqUNetConfig {
-    var inputConv: ConvSpec { ConvSpec("input_conv", .plain, outputs: features, inputs: classes, kernel: kernelSize) }
+    var inputConv: ConvSpec { ConvSpec("input_conv", .plain, outputs: features, inputs: classes, kernel: kernelSize, isLookupTable: true) }
     /// Residual conv j of down block i.
     func downConv(_ i: Int, _ j: Int) -> ConvSpec { gated("downsampling_blocks.\(i).convs.\(j)", inputs: features) }
     /// The strided conv from level i to i+1.

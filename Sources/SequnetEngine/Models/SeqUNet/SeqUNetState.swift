@@ -7,6 +7,8 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     public let weights: SeqUNetWeights
     private let config: SeqUNetConfig
     public let batch: Int
+    /// Threads sharing each product's rows, if more than the caller's.
+    private let team: RowTeam?
 
     /// Position of the next sample within the clock cycle: level i ticks
     /// when `phase` is a multiple of 2^i.
@@ -43,8 +45,9 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     /// The latest logits, `classes` floats per stream.
     public let outputs: UnsafeMutablePointer<Float>
 
-    public init(weights: SeqUNetWeights, batch: Int) {
+    public init(weights: SeqUNetWeights, batch: Int, team: RowTeam? = nil) {
         precondition(batch >= 1)
+        self.team = team
         let config = weights.config
         (self.weights, self.config, self.batch) = (weights, config, batch)
         let c = config.features, k = config.kernelSize, d = config.depth, l = config.levels
@@ -149,7 +152,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
             if level + 1 <= top {
                 let ring = downsampleRings[level]
                 downsampleKernels[level].apply(batch: batch, window: ring.window, windowStride: ring.streamStride,
-                                               vectors: current, scratch: scratch)
+                                               vectors: current, scratch: scratch, team: team)
             }
             level += 1
         }
@@ -169,7 +172,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
                 upsampleRings[i].push(current, stride: c)
                 let ring = upsampleRings[i]
                 upsampleKernels[i].applyUpsampling(batch: batch, window: ring.window, windowStride: ring.streamStride,
-                                                   identity: current, now: nowUp, next: nextUp + i * bc, scratch: scratch)
+                                                   identity: current, now: nowUp, next: nextUp + i * bc, scratch: scratch, team: team)
                 up = nowUp
             }
             current.update(from: shortcuts + i * bc, count: bc)
@@ -178,7 +181,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
                 upRings[n].push(current, count: c, up, stride: c)
                 let ring = upRings[n]
                 upKernels[n].apply(batch: batch, window: ring.window, windowStride: ring.streamStride,
-                                   vectors: current, scratch: scratch)
+                                   vectors: current, scratch: scratch, team: team)
             }
             i -= 1
         }
@@ -186,7 +189,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         // Output: 1x1 conv after a ReLU.
         relu(current, count: bc, into: rectified)
         for b in 0..<batch { (outputs + b * config.classes).update(from: weights.outputBias.pointer, count: config.classes) }
-        outputMatrix.multiplyAccumulate(rectified, into: outputs, batch: batch, xStride: c, yStride: config.classes)
+        outputMatrix.multiplyAccumulate(rectified, into: outputs, batch: batch, xStride: c, yStride: config.classes, team: team)
 
         phase += 1
         if phase == config.cycles { phase = 0 }
@@ -196,6 +199,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     @inline(__always)
     private func apply(_ kernel: GatedKernel, _ ring: inout WindowRing) {
         ring.push(current, stride: config.features)
-        kernel.apply(batch: batch, window: ring.window, windowStride: ring.streamStride, vectors: current, scratch: scratch)
+        kernel.apply(batch: batch, window: ring.window, windowStride: ring.streamStride, vectors: current, scratch: scratch,
+                     team: team)
     }
 }

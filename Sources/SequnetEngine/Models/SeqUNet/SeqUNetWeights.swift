@@ -47,14 +47,17 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
         self.upConvs = upConvs
         bottleneck = try (0..<config.depth).map { try reader.gated(config.bottleneck($0)) }
         let output = try reader.conv(config.outputConv)
-        outputMatrix = PackedMatrix(rowMajor: output.weight.values, rows: config.classes, columns: config.features)
+        outputMatrix = PackedMatrix(rowMajor: output.weight.values, rows: config.classes, columns: config.features,
+                                    precision: reader.precision)
         outputBias = FloatBuffer(output.bias.values)
         try reader.finish()
     }
 
     public var configuration: any ModelConfiguration { config }
 
-    public func makeState(batch: Int) -> any NetworkState { SeqUNetState(weights: self, batch: batch) }
+    public func makeState(batch: Int, team: RowTeam?) -> any NetworkState {
+        SeqUNetState(weights: self, batch: batch, team: team)
+    }
 
     public func exportTensors() -> StateDict {
         var dict = StateDict(format: .safetensors)

@@ -108,7 +108,7 @@ public struct WaveNetConfig: ModelConfiguration, Equatable {
 
 extension WaveNetConfig {
     var startConv: ConvSpec {
-        ConvSpec("start_conv", .plain, outputs: residualChannels, inputs: classes, kernel: 1)
+        ConvSpec("start_conv", .plain, outputs: residualChannels, inputs: classes, kernel: 1, isLookupTable: true)
     }
     func filterConv(_ l: Int) -> ConvSpec {
         ConvSpec("filter_convs.\(l)", .plain, outputs: dilationChannels, inputs: residualChannels, kernel: kernelSize)

@@ -6,6 +6,8 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
     public let weights: WaveNetWeights
     private let config: WaveNetConfig
     public let batch: Int
+    /// Threads sharing each product's rows, if more than the caller's.
+    private let team: RowTeam?
 
     private let arena: FloatArena
     /// Per layer: for each stream, the last `d` inputs, `d` slots of `R`
@@ -27,8 +29,9 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
     /// The latest logits, `classes` floats per stream.
     public let outputs: UnsafeMutablePointer<Float>
 
-    public init(weights: WaveNetWeights, batch: Int) {
+    public init(weights: WaveNetWeights, batch: Int, team: RowTeam? = nil) {
         precondition(batch >= 1)
+        self.team = team
         let config = weights.config
         (self.weights, self.config, self.batch) = (weights, config, batch)
         skipAll = weights.skipAll.view
@@ -93,7 +96,7 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
             for b in 0..<batch { (gated + b * 2 * dc).update(from: kernel.bias, count: 2 * dc) }
             // Columns 0..<R take x[t-d] (still in the slot), R..<2R take x[t].
             kernel.matrix.multiplyAccumulate(slot, stride: d * r, split: r, x, stride: r,
-                                             into: gated, stride: 2 * dc, batch: batch)
+                                             into: gated, stride: 2 * dc, batch: batch, team: team)
             for b in 0..<batch {
                 (slot + b * d * r).update(from: x + b * r, count: r)
                 gatedActivation(preActivation: gated + b * 2 * dc, outputs: dc, output: zAll + b * layers * dc + l * dc)
@@ -104,18 +107,18 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
                     let xb = x + b * r
                     for o in 0..<r { xb[o] += bias[o] }
                 }
-                residual[l].multiplyAccumulate(zAll + l * dc, into: x, batch: batch, xStride: layers * dc, yStride: r)
+                residual[l].multiplyAccumulate(zAll + l * dc, into: x, batch: batch, xStride: layers * dc, yStride: r, team: team)
             }
         }
 
         for b in 0..<batch { (skip + b * s).update(from: weights.skipBiasSum.pointer, count: s) }
-        skipAll.multiplyAccumulate(zAll, into: skip, batch: batch, xStride: layers * dc, yStride: s)
+        skipAll.multiplyAccumulate(zAll, into: skip, batch: batch, xStride: layers * dc, yStride: s, team: team)
         relu(skip, count: batch * s, into: skip)
         for b in 0..<batch { (hidden + b * s).update(from: weights.end1Bias.pointer, count: s) }
-        end1.multiplyAccumulate(skip, into: hidden, batch: batch, xStride: s, yStride: s)
+        end1.multiplyAccumulate(skip, into: hidden, batch: batch, xStride: s, yStride: s, team: team)
         relu(hidden, count: batch * s, into: hidden)
         for b in 0..<batch { (outputs + b * classes).update(from: weights.end2Bias.pointer, count: classes) }
-        end2.multiplyAccumulate(hidden, into: outputs, batch: batch, xStride: s, yStride: classes)
+        end2.multiplyAccumulate(hidden, into: outputs, batch: batch, xStride: s, yStride: classes, team: team)
         time += 1
     }
 }

@@ -41,9 +41,10 @@ public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
         for l in 0..<layers {
             let filter = try reader.conv(config.filterConv(l)), gate = try reader.conv(config.gateConv(l))
             dilated.append(GatedLayerWeights(stacking: GatedConvTensors(
-                filter: filter.weight, filterBias: filter.bias, gate: gate.weight, gateBias: gate.bias)))
+                filter: filter.weight, filterBias: filter.bias, gate: gate.weight, gateBias: gate.bias),
+                precision: reader.precision))
             let res = try reader.conv(config.residualConv(l))
-            residual.append(PackedMatrix(rowMajor: res.weight.values, rows: r, columns: dc))
+            residual.append(PackedMatrix(rowMajor: res.weight.values, rows: r, columns: dc, precision: reader.precision))
             residualBias.append(FloatBuffer(res.bias.values))
             let skip = try reader.conv(config.skipConv(l))
             for o in 0..<s {
@@ -55,20 +56,22 @@ public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
         self.dilated = dilated
         self.residual = residual
         self.residualBias = residualBias
-        self.skipAll = PackedMatrix(rowMajor: skipAll, rows: s, columns: layers * dc)
+        self.skipAll = PackedMatrix(rowMajor: skipAll, rows: s, columns: layers * dc, precision: reader.precision)
         self.skipBiasSum = FloatBuffer(skipBiasSum)
         self.skipBiases = skipBiases
         let e1 = try reader.conv(config.endConv1), e2 = try reader.conv(config.endConv2)
-        end1 = PackedMatrix(rowMajor: e1.weight.values, rows: s, columns: s)
+        end1 = PackedMatrix(rowMajor: e1.weight.values, rows: s, columns: s, precision: reader.precision)
         end1Bias = FloatBuffer(e1.bias.values)
-        end2 = PackedMatrix(rowMajor: e2.weight.values, rows: classes, columns: s)
+        end2 = PackedMatrix(rowMajor: e2.weight.values, rows: classes, columns: s, precision: reader.precision)
         end2Bias = FloatBuffer(e2.bias.values)
         try reader.finish()
     }
 
     public var configuration: any ModelConfiguration { config }
 
-    public func makeState(batch: Int) -> any NetworkState { WaveNetState(weights: self, batch: batch) }
+    public func makeState(batch: Int, team: RowTeam?) -> any NetworkState {
+        WaveNetState(weights: self, batch: batch, team: team)
+    }
 
     public func exportTensors() -> StateDict {
         let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels

@@ -1,0 +1,181 @@
+// The matrix-vector kernels of the streaming step, for every weight
+// precision. This one source is compiled twice: as `SequnetKernels` for
+// AVX2 with FMA (8-wide vectors), and as `SequnetKernelsAVX512` for
+// AVX-512 (16-wide vectors, `SEQUNET_AVX512` defined); the engine picks one
+// at run time from what the CPU reports.
+//
+// Both builds do the same arithmetic in the same order: a 32-row panel is
+// 4 eight-wide or 2 sixteen-wide vectors, but each row's sum is the same
+// chain of fused multiply-adds (even columns into one running sum, odd
+// columns into another, the two added at the end), so a given precision
+// gives the same bytes on either path.
+//
+// Reduced precisions are expanded to fp32 in registers and multiplied
+// against fp32 activations: bf16 by a 16-bit shift (exact), int8 by a
+// conversion (exact), with the per-row scale applied once to the finished
+// sum. Only the bytes read change; the activations are never rounded.
+
+#if SEQUNET_AVX512
+typealias Lanes = SIMD16<Float>
+typealias HalfLanes = SIMD16<UInt16>
+typealias ByteLanes = SIMD16<Int8>
+typealias WideLanes = SIMD16<UInt32>
+typealias IntLanes = SIMD16<Int32>
+#else
+typealias Lanes = SIMD8<Float>
+typealias HalfLanes = SIMD8<UInt16>
+typealias ByteLanes = SIMD8<Int8>
+typealias WideLanes = SIMD8<UInt32>
+typealias IntLanes = SIMD8<Int32>
+#endif
+
+/// Rows per panel, the unit a product is split into (and threads share out).
+public var panelRows: Int { @inline(__always) get { 32 } }
+/// Vectors per panel column (a computed constant, so the unused half folds away).
+private var parts: Int { @inline(__always) get { 32 / Lanes.scalarCount } }
+
+/// How one stored element format becomes fp32 lanes.
+private protocol PanelElement {
+    /// Bytes of one panel column (32 rows).
+    static var columnBytes: Int { get }
+    /// Lanes `part` of the panel column at `offset` bytes.
+    static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes
+}
+
+private enum FP32: PanelElement {
+    static var columnBytes: Int { panelRows * 4 }
+    @inline(__always)
+    static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes {
+        raw.loadUnaligned(fromByteOffset: offset + part * Lanes.scalarCount * 4, as: Lanes.self)
+    }
+}
+
+private enum BF16: PanelElement {
+    static var columnBytes: Int { panelRows * 2 }
+    @inline(__always)
+    static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes {
+        let halves = raw.loadUnaligned(fromByteOffset: offset + part * Lanes.scalarCount * 2, as: HalfLanes.self)
+        return unsafeBitCast(WideLanes(truncatingIfNeeded: halves) &<< 16, to: Lanes.self)
+    }
+}
+
+private enum Int8Codes: PanelElement {
+    static var columnBytes: Int { panelRows }
+    @inline(__always)
+    static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes {
+        let codes = raw.loadUnaligned(fromByteOffset: offset + part * Lanes.scalarCount, as: ByteLanes.self)
+        return Lanes(IntLanes(truncatingIfNeeded: codes))
+    }
+}
+
+/// A panel's running sums: `even` over even columns, `odd` over odd ones, so
+/// that consecutive columns do not wait on each other's multiply-add.
+private struct Sums {
+    var even = (Lanes(), Lanes(), Lanes(), Lanes())
+    var odd = (Lanes(), Lanes(), Lanes(), Lanes())
+
+    @inline(__always)
+    mutating func add<E: PanelElement>(_: E.Type, _ raw: UnsafeRawPointer, columns first: Int, _ end: Int,
+                                       _ x: UnsafePointer<Float>) {
+        var offset = first * E.columnBytes
+        var j = 0
+        let count = end - first
+        while j + 1 < count {
+            let xa = Lanes(repeating: x[j]), xb = Lanes(repeating: x[j + 1])
+            let next = offset + E.columnBytes
+            even.0.addProduct(xa, E.load(raw, offset, part: 0))
+            even.1.addProduct(xa, E.load(raw, offset, part: 1))
+            if parts == 4 {
+                even.2.addProduct(xa, E.load(raw, offset, part: 2))
+                even.3.addProduct(xa, E.load(raw, offset, part: 3))
+            }
+            odd.0.addProduct(xb, E.load(raw, next, part: 0))
+            odd.1.addProduct(xb, E.load(raw, next, part: 1))
+            if parts == 4 {
+                odd.2.addProduct(xb, E.load(raw, next, part: 2))
+                odd.3.addProduct(xb, E.load(raw, next, part: 3))
+            }
+            offset += 2 * E.columnBytes
+            j += 2
+        }
+        if j < count {
+            let xa = Lanes(repeating: x[j])
+            even.0.addProduct(xa, E.load(raw, offset, part: 0))
+            even.1.addProduct(xa, E.load(raw, offset, part: 1))
+            if parts == 4 {
+                even.2.addProduct(xa, E.load(raw, offset, part: 2))
+                even.3.addProduct(xa, E.load(raw, offset, part: 3))
+            }
+        }
+    }
+
+    /// `y[row0 + r] += scale[r] * sum[r]` (scale 1 when nil) for the live rows.
+    @inline(__always)
+    func store(into y: UnsafeMutablePointer<Float>, row0: Int, rows: Int, scales: UnsafePointer<Float>?) {
+        var s = (even.0 + odd.0, even.1 + odd.1, even.2 + odd.2, even.3 + odd.3)
+        if let scales {
+            let raw = UnsafeRawPointer(scales + row0), w = Lanes.scalarCount * 4
+            s.0 *= raw.loadUnaligned(as: Lanes.self)
+            s.1 *= raw.loadUnaligned(fromByteOffset: w, as: Lanes.self)
+            if parts == 4 {
+                s.2 *= raw.loadUnaligned(fromByteOffset: 2 * w, as: Lanes.self)
+                s.3 *= raw.loadUnaligned(fromByteOffset: 3 * w, as: Lanes.self)
+            }
+        }
+        let live = min(panelRows, rows - row0)
+        let out = UnsafeMutableRawPointer(y + row0), w = Lanes.scalarCount * 4
+        if live == panelRows {
+            out.storeBytes(of: out.loadUnaligned(as: Lanes.self) + s.0, as: Lanes.self)
+            (out + w).storeBytes(of: (out + w).loadUnaligned(as: Lanes.self) + s.1, as: Lanes.self)
+            if parts == 4 {
+                (out + 2 * w).storeBytes(of: (out + 2 * w).loadUnaligned(as: Lanes.self) + s.2, as: Lanes.self)
+                (out + 3 * w).storeBytes(of: (out + 3 * w).loadUnaligned(as: Lanes.self) + s.3, as: Lanes.self)
+            }
+        } else {
+            for lane in 0..<live {
+                let part = lane / Lanes.scalarCount, i = lane % Lanes.scalarCount
+                let v = part == 0 ? s.0[i] : part == 1 ? s.1[i] : part == 2 ? s.2[i] : s.3[i]
+                y[row0 + lane] += v
+            }
+        }
+    }
+}
+
+/// The weight formats, by the code `multiplyPanels` takes.
+public enum PanelFormat {
+    public static let fp32 = 0, bf16 = 1, int8 = 2
+}
+
+/// `y[b] += W·[x0[b][0..<split] ; x1[b][0..<columns-split]]` for `batch`
+/// columns, over the panels `firstPanel..<endPanel` of the packed matrix at
+/// `elements` (panel after panel, each column after column, `panelRows`
+/// entries per column, in `format`; `scales` holds int8's per-row scales).
+/// Stream b's operands start `b * stride` floats after the first's.
+/// A plain function of plain arguments: both builds export the same one.
+public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: UnsafePointer<Float>?,
+                           rows: Int, columns: Int, firstPanel: Int, endPanel: Int,
+                           x0: UnsafePointer<Float>, x0Stride: Int, split: Int,
+                           x1: UnsafePointer<Float>, x1Stride: Int,
+                           y: UnsafeMutablePointer<Float>, yStride: Int, batch: Int) {
+    @inline(__always)
+    func run<E: PanelElement>(_ e: E.Type) {
+        let panelBytes = columns * E.columnBytes
+        var panel = elements + firstPanel * panelBytes
+        for p in firstPanel..<endPanel {
+            let row0 = p * panelRows
+            for b in 0..<batch {
+                // One panel stays in cache across the batch.
+                var sums = Sums()
+                sums.add(e, panel, columns: 0, split, x0 + b * x0Stride)
+                if split < columns { sums.add(e, panel, columns: split, columns, x1 + b * x1Stride) }
+                sums.store(into: y + b * yStride, row0: row0, rows: rows, scales: scales)
+            }
+            panel += panelBytes
+        }
+    }
+    switch format {
+    case PanelFormat.bf16: run(BF16.self)
+    case PanelFormat.int8: run(Int8Codes.self)
+    default: run(FP32.self)
+    }
+}
