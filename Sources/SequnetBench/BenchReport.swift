@@ -29,7 +29,12 @@ public struct BenchReport: Encodable, Sendable {
     public var architecture: String
     public var parameters: Int
     public var precision: String
+    /// Threads computing each stream's steps.
     public var threads: Int
+    /// Independent streams measured at once (each with `threads` threads).
+    public var streams: Int
+    /// The kernel build that ran ("avx2", "avx512").
+    public var kernelPath: String
     public var samplesTimed: Int
     public var repeats: Int
     public var warmupSamples: Int
@@ -62,7 +67,8 @@ public struct BenchReport: Encodable, Sendable {
     public var machine: String
 
     enum CodingKeys: String, CodingKey {
-        case model, architecture, parameters, precision, threads, repeats, kernels
+        case model, architecture, parameters, precision, threads, streams, repeats, kernels
+        case kernelPath = "kernel_path"
         case samplesTimed = "samples_timed"
         case samplesPerSecond = "samples_per_second"
         case samplesPerSecondPerStream = "samples_per_second_per_stream"

@@ -8,8 +8,10 @@ public struct BenchOptions: Sendable {
     public var samples: Int?
     /// Timed repeats; the median repeat is reported.
     public var repeats = 3
-    /// Independent streams, one per thread, sharing one set of weights.
-    public var threads = 1
+    /// Independent streams, each on its own thread(s), sharing one set of weights.
+    public var streams = 1
+    /// Threads computing each stream's steps (sharing every product's rows).
+    public var threadsPerStream = 1
     /// Also time the bare-sgemv replay of the layer schedule.
     public var replay = true
     /// Also time each matrix shape with the panel kernel and with sgemv.
@@ -33,7 +35,7 @@ public enum BenchRunner {
         let cycles = config.cycles
 
         // Warm-up: touch every level's weights, and size the run.
-        let probe = model.makeStream()
+        let probe = model.makeStream(threads: options.threadsPerStream)
         let warmupSamples = max(cycles * 2, 2048)
         let warmStart = MonotonicClock.seconds()
         var input = model.codec.paddingInput ?? 0
@@ -49,14 +51,15 @@ public enum BenchRunner {
         let samplesPerSecond = (0..<repeats).map { r in
             streams.reduce(0.0) { $0 + Double(n) / $1.seconds[r] }
         }.sorted()[repeats / 2]
-        let perStream = samplesPerSecond / Double(options.threads)
+        let perStream = samplesPerSecond / Double(options.streams)
         let rate = model.codec.stepsPerSecond
 
         let bound = BandwidthBound(model.weightReads)
         let replay = options.replay ? measureReplay(model: model, samples: n, repeats: repeats) : nil
         let report = BenchReport(
             model: label, architecture: type(of: config).architecture, parameters: model.parameterCount,
-            precision: model.precision.rawValue, threads: options.threads, samplesTimed: n, repeats: repeats,
+            precision: model.precision.rawValue, threads: options.threadsPerStream, streams: options.streams,
+            kernelPath: KernelPath.active.rawValue, samplesTimed: n, repeats: repeats,
             warmupSamples: warmupSamples, stepsPerSecondOfRealTime: rate,
             realTimeFactor: rate.map { perStream / Double($0) },
             samplesPerSecond: samplesPerSecond, samplesPerSecondPerStream: perStream,
@@ -94,13 +97,13 @@ public enum BenchRunner {
             var items: [StreamTiming]
             init(_ n: Int) { items = [StreamTiming](repeating: StreamTiming(), count: n) }
         }
-        let results = Slots(options.threads)
+        let results = Slots(options.streams)
         let lock = NSLock()
         let group = DispatchGroup()
-        for t in 0..<options.threads {
+        for t in 0..<options.streams {
             group.enter()
             let thread = Thread {
-                let result = timeStream(model: model, samples: n, repeats: options.repeats)
+                let result = timeStream(model: model, samples: n, repeats: options.repeats, threads: options.threadsPerStream)
                 lock.lock(); results.items[t] = result; lock.unlock()
                 group.leave()
             }
@@ -112,13 +115,13 @@ public enum BenchRunner {
     }
 
     /// One stream, fed its own argmax, every step timed.
-    private static func timeStream(model: Model, samples n: Int, repeats: Int) -> StreamTiming {
+    private static func timeStream(model: Model, samples n: Int, repeats: Int, threads: Int) -> StreamTiming {
         let levels = model.config.timeScales
         var result = StreamTiming()
         result.tickNanos = [UInt64](repeating: 0, count: levels)
         result.tickCounts = [Int](repeating: 0, count: levels)
         result.stepTimes = [Double](repeating: 0, count: n)
-        let stream = model.makeStream()
+        let stream = model.makeStream(threads: threads)
         var input = model.codec.paddingInput ?? 0
         for r in 0..<repeats {
             let start = MonotonicClock.nanoseconds()

@@ -17,16 +17,8 @@
 
 #if SEQUNET_AVX512
 typealias Lanes = SIMD16<Float>
-typealias HalfLanes = SIMD16<UInt16>
-typealias ByteLanes = SIMD16<Int8>
-typealias WideLanes = SIMD16<UInt32>
-typealias IntLanes = SIMD16<Int32>
 #else
 typealias Lanes = SIMD8<Float>
-typealias HalfLanes = SIMD8<UInt16>
-typealias ByteLanes = SIMD8<Int8>
-typealias WideLanes = SIMD8<UInt32>
-typealias IntLanes = SIMD8<Int32>
 #endif
 
 /// Rows per panel, the unit a product is split into (and threads share out).
@@ -54,8 +46,20 @@ private enum BF16: PanelElement {
     static var columnBytes: Int { panelRows * 2 }
     @inline(__always)
     static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes {
-        let halves = raw.loadUnaligned(fromByteOffset: offset + part * Lanes.scalarCount * 2, as: HalfLanes.self)
-        return unsafeBitCast(WideLanes(truncatingIfNeeded: halves) &<< 16, to: Lanes.self)
+        let at = offset + part * Lanes.scalarCount * 2
+        #if SEQUNET_AVX512
+        // Widened 8 at a time: the 16-wide conversion is not inlined.
+        return Lanes(lowHalf: widen(raw.loadUnaligned(fromByteOffset: at, as: SIMD8<UInt16>.self)),
+                     highHalf: widen(raw.loadUnaligned(fromByteOffset: at + 16, as: SIMD8<UInt16>.self)))
+        #else
+        return widen(raw.loadUnaligned(fromByteOffset: at, as: SIMD8<UInt16>.self))
+        #endif
+    }
+
+    /// bf16 bits to the float32 they are the top half of.
+    @inline(__always)
+    static func widen(_ halves: SIMD8<UInt16>) -> SIMD8<Float> {
+        unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: halves) &<< 16, to: SIMD8<Float>.self)
     }
 }
 
@@ -63,8 +67,19 @@ private enum Int8Codes: PanelElement {
     static var columnBytes: Int { panelRows }
     @inline(__always)
     static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes {
-        let codes = raw.loadUnaligned(fromByteOffset: offset + part * Lanes.scalarCount, as: ByteLanes.self)
-        return Lanes(IntLanes(truncatingIfNeeded: codes))
+        let at = offset + part * Lanes.scalarCount
+        #if SEQUNET_AVX512
+        return Lanes(lowHalf: widen(raw.loadUnaligned(fromByteOffset: at, as: SIMD8<Int8>.self)),
+                     highHalf: widen(raw.loadUnaligned(fromByteOffset: at + 8, as: SIMD8<Int8>.self)))
+        #else
+        return widen(raw.loadUnaligned(fromByteOffset: at, as: SIMD8<Int8>.self))
+        #endif
+    }
+
+    /// int8 codes to float32 (exact).
+    @inline(__always)
+    static func widen(_ codes: SIMD8<Int8>) -> SIMD8<Float> {
+        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: codes))
     }
 }
 

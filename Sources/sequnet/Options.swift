@@ -40,6 +40,8 @@ struct ModelOptions: ParsableArguments {
           help: "Stream a model over the default limits (256 MiB of state per stream, 2^22 priming steps, 10^12 multiply-adds of priming), up to half the machine's memory.")
     var allowLargeModel = false
 
+    @OptionGroup var precisionOptions: PrecisionOptions
+
     func validate() throws {
         if let model { try requireFile(model, what: "model file") }
     }
@@ -48,9 +50,41 @@ struct ModelOptions: ParsableArguments {
     /// that a stream of it fits the budget.
     func load(forStreaming: Bool = true) throws -> LoadedModel {
         let path = try model ?? ModelLocator.defaultModelPath()
-        let loaded = try LoadedModel(path: path, hyperparameters: layout.hyperparameters)
+        let loaded = try LoadedModel(path: path, hyperparameters: layout.hyperparameters,
+                                     precision: precisionOptions.matrixPrecision)
         if forStreaming { try loaded.checkBudget(allowLarge: allowLargeModel) }
         return loaded
+    }
+}
+
+/// `--precision fp32|bf16|int8`: how the weight matrices are stored and read.
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Weight precision: fp32 (exact to the reference), bf16 (half the bytes) or int8 (a quarter, one scale per "
+        + "output row). Activations and sums stay float32. Any checkpoint runs in any precision; default: the "
+        + "precision the file was converted to, else fp32. See README, \"Precision\", for what each costs.",
+        valueName: "P"))
+    var precision: String?
+
+    func validate() throws {
+        if let precision, MatrixPrecision(named: precision) == nil {
+            throw ValidationError("unknown precision '\(precision)' (supported: \(MatrixPrecision.names))")
+        }
+    }
+
+    var matrixPrecision: MatrixPrecision? { precision.flatMap(MatrixPrecision.init(named:)) }
+}
+
+/// `--threads T`: threads sharing each step of a stream.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Threads computing each step: every product's rows are split between them, each thread always taking the "
+        + "same rows. The output is the same bytes for any T. Pays off for large models (the paper's); "
+        + "a small model runs fastest on 1.", valueName: "T"))
+    var threads: Int = 1
+
+    func validate() throws {
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be 1...64, got \(threads)") }
     }
 }
 

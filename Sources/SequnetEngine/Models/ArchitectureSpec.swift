@@ -58,7 +58,8 @@ public enum ArchitectureSpec {
 extension Model {
     /// A model of the given shape with random weights drawn the way PyTorch
     /// initialises convolutions (uniform in ±1/sqrt(fan-in)), for benchmarks.
-    public convenience init(randomWeightsFor config: any ModelConfiguration, seed: UInt64 = 1) throws {
+    public convenience init(randomWeightsFor config: any ModelConfiguration, seed: UInt64 = 1,
+                            precision: MatrixPrecision = .fp32) throws {
         try config.validate()
         // Refuse sizes this process could not hold before drawing anything.
         let floats = config.parameterCount
@@ -74,6 +75,6 @@ extension Model {
             for i in values.indices { values[i] = (rng.nextUnitFloat() * 2 - 1) * bound }
             dict.set(spec.name, Tensor(shape: spec.shape, values: values))
         }
-        try self.init(config: config, stateDict: dict)
+        try self.init(config: config, stateDict: dict, precision: precision)
     }
 }

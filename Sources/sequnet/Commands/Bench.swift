@@ -36,12 +36,13 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Timed repeats; the median repeat is reported.", valueName: "R"))
     var repeats: Int = 3
 
-    @Option(help: ArgumentHelp("Independent streams, one per thread, sharing one set of weights.", valueName: "T"))
-    var threads: Int = 1
+    @Option(help: ArgumentHelp("Independent streams measured at once, each on its own thread(s), sharing one set of weights.",
+                               valueName: "S"))
+    var streams: Int = 1
 
-    @Option(help: ArgumentHelp("Arithmetic precision (\(MatrixPrecision.allCases.map(\.rawValue).joined(separator: ", "))).",
-                               valueName: "P"))
-    var precision: String = "fp32"
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @Flag(name: .customLong("allow-large-model"),
           help: "Measure a model over the default stream limits (see `sequnet help generate`), up to half the machine's memory.")
@@ -65,15 +66,12 @@ struct Bench: ParsableCommand {
         if let arch {
             do { _ = try ArchitectureSpec.parse(arch) } catch { throw ValidationError("\(error)") }
         }
-        guard MatrixPrecision(rawValue: precision.lowercased()) != nil else {
-            throw ValidationError("unknown precision '\(precision)' (supported: \(MatrixPrecision.allCases.map(\.rawValue).joined(separator: ", ")))")
-        }
         // Each timed step keeps its time (8 bytes) for the buffer estimate.
         if let samples, !(1...100_000_000).contains(samples) {
             throw ValidationError("--samples must be 1...100000000, got \(samples)")
         }
         guard (1...64).contains(repeats) else { throw ValidationError("--repeats must be 1...64, got \(repeats)") }
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be 1...256, got \(threads)") }
+        guard (1...256).contains(streams) else { throw ValidationError("--streams must be 1...256, got \(streams)") }
     }
 
     func run() throws {
@@ -83,7 +81,8 @@ struct Bench: ParsableCommand {
         var options = BenchOptions()
         options.samples = samples
         options.repeats = repeats
-        options.threads = threads
+        options.streams = streams
+        options.threadsPerStream = threadOptions.threads
         options.replay = !noReplay
         options.kernels = kernels
         let measurement = BenchRunner.run(model: model, label: label, options: options)
@@ -106,12 +105,13 @@ struct Bench: ParsableCommand {
 
     private func loadModel() throws -> (Model, String) {
         if let arch {
-            let model = try Model(randomWeightsFor: try ArchitectureSpec.parse(arch), seed: 1)
+            let model = try Model(randomWeightsFor: try ArchitectureSpec.parse(arch), seed: 1,
+                                  precision: precisionOptions.matrixPrecision ?? .fp32)
             try checkStreamBudget(model, allowLarge: allowLargeModel, naming: "--arch \(arch)")
             return (model, arch + " (random weights)")
         }
         let loaded = try LoadedModel(path: try model ?? ModelLocator.defaultModelPath(),
-                                     hyperparameters: layout.hyperparameters)
+                                     hyperparameters: layout.hyperparameters, precision: precisionOptions.matrixPrecision)
         try loaded.checkBudget(allowLarge: allowLargeModel)
         return (loaded.model, loaded.summary)
     }
@@ -121,10 +121,10 @@ struct Bench: ParsableCommand {
         let plural = { (n: Int, word: String) in "\(n) \(word)\(n == 1 ? "" : "s")" }
         var rows: [(String, String)] = [
             ("model", "\(r.model), \(grouped(r.parameters)) parameters"),
-            ("setup", "\(r.precision), batch 1, \(plural(r.threads, "stream")) on \(plural(r.threads, "thread")), \(grouped(r.samplesTimed)) samples x \(r.repeats) repeats after \(grouped(r.warmupSamples)) warm-up, \(r.machine)"),
+            ("setup", "\(r.precision) weights, \(r.kernelPath) kernels, batch 1, \(plural(r.streams, "stream")) with \(plural(r.threads, "thread")) each, \(grouped(r.samplesTimed)) samples x \(r.repeats) repeats after \(grouped(r.warmupSamples)) warm-up, \(r.machine)"),
             ("speed", "\(grouped(Int(perStream))) samples/s per stream"
                 + (r.realTimeFactor.map { String(format: " (%.2fx real time at %d Hz)", $0, r.stepsPerSecondOfRealTime ?? 0) } ?? "")
-                + (r.threads > 1 ? ", \(grouped(Int(r.samplesPerSecond))) samples/s in all" : "")),
+                + (r.streams > 1 ? ", \(grouped(Int(r.samplesPerSecond))) samples/s in all" : "")),
         ]
         if let replay = r.replaySamplesPerSecond, let ratio = r.engineOverReplay {
             rows.append(("sgemv replay", String(format: "%@ samples/s (engine/replay %.2fx)", grouped(Int(replay)), ratio)))

@@ -16,6 +16,7 @@ struct Generate: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var length: LengthOptions
 
     @Option(help: ArgumentHelp("Audio file that primes the model (WAV, FLAC, OGG, ...).", valueName: "AUDIO"),
@@ -59,7 +60,7 @@ struct Generate: ParsableCommand {
 
         // Priming a large model takes seconds: a signal stops it too, and the
         // WAV keeps what was written (here, nothing but its header).
-        guard let stream = model.makeStream(prompt: prompt, shouldStop: { Interrupt.requested }) else {
+        guard let stream = model.makeStream(prompt: prompt, threads: threadOptions.threads, shouldStop: { Interrupt.requested }) else {
             try sink.finish()
             Console.error("interrupted while priming: wrote 0 samples to \(sink.displayName)")
             throw ExitCode(1)

@@ -14,6 +14,7 @@ struct Logits: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(name: .customLong("prompt-classes"), help: ArgumentHelp("Classes that prime the model (u8).", valueName: "P.u8"),
             completion: .file())
@@ -43,7 +44,7 @@ struct Logits: ParsableCommand {
         // A file cut short (a full disk) would read as fewer rows: remove it.
         var finished = false
         defer { if !finished { out.discardFile() } }
-        let stream = model.makeStream()
+        let stream = model.makeStream(threads: threadOptions.threads)
         stream.prime(with: prompt)
         // Rows are batched into one write per 64 to keep system calls few.
         var rows = [Float](); rows.reserveCapacity(64 * classes)

@@ -14,6 +14,7 @@ struct Score: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Argument(help: ArgumentHelp("Recording to score (any audio libsndfile reads).", valueName: "AUDIO"),
               completion: .file())
@@ -34,7 +35,7 @@ struct Score: ParsableCommand {
         guard !classes.isEmpty else { throw CLIError.emptyInput("audio file '\(audio)'") }
 
         let start = now()
-        guard let stream = model.makeStream(prompt: [Int](), shouldStop: { Interrupt.requested }) else {
+        guard let stream = model.makeStream(prompt: [Int](), threads: threadOptions.threads, shouldStop: { Interrupt.requested }) else {
             throw CLIError.interrupted("while priming, before the first sample was scored")
         }
         var progress = ProgressLine(label: "score", total: classes.count, sampleRate: rate)

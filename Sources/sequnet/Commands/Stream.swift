@@ -14,6 +14,7 @@ struct Stream: ParsableCommand {
             """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var length: LengthOptions
 
     @Option(help: ArgumentHelp("Audio file that primes the model; not echoed.", valueName: "AUDIO"),
@@ -46,7 +47,7 @@ struct Stream: ParsableCommand {
         let sampler = sampling.makeSampler()
         Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "
                       + "from \(loaded.path): raw s16le, mono, \(rate) Hz")
-        guard let stream = model.makeStream(prompt: prompt, shouldStop: { Interrupt.requested }) else {
+        guard let stream = model.makeStream(prompt: prompt, threads: threadOptions.threads, shouldStop: { Interrupt.requested }) else {
             Console.error("stopped by \(Interrupt.signalName) while priming, before the first sample")
             return
         }

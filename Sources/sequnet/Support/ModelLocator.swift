@@ -52,9 +52,9 @@ struct LoadedModel {
     /// Reads the checkpoint (format by content) and builds the model strictly
     /// (`Model(contentsOf:)`): every tensor must be used and have the expected
     /// shape, and the metadata must agree with the tensors.
-    init(path: String, hyperparameters: [String: Int]) throws {
+    init(path: String, hyperparameters: [String: Int], precision: MatrixPrecision? = nil) throws {
         let start = now()
-        model = try Model(contentsOf: path, hyperparameters: hyperparameters)
+        model = try Model(contentsOf: path, hyperparameters: hyperparameters, precision: precision)
         self.path = path
         loadSeconds = now() - start
     }
