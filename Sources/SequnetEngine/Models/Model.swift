@@ -86,24 +86,31 @@ public final class Model: @unchecked Sendable {
         return stream.prime(with: prompt, shouldStop: shouldStop) ? stream : nil
     }
 
-    /// The weights in the reference's state-dict names, with metadata that
-    /// records the architecture and every hyper-parameter. With a reduced
-    /// `precision`, the matrix weights are stored in it (bf16, or int8 codes
-    /// with one float32 scale per output channel, `NAME_scale`): exactly the
-    /// rounding `Model(..., precision:)` applies at load, so loading the
-    /// result in that precision gives the same model as loading the original.
-    /// Export from an fp32 model; a reduced-precision model's matrices have
-    /// been rounded per packed row as well.
-    public func exportStateDict(precision: MatrixPrecision = .fp32) -> StateDict {
+    /// The weights in the reference's state-dict names, float32, with
+    /// metadata that records the architecture and every hyper-parameter.
+    public func exportStateDict() -> StateDict {
         var dict = weights.exportTensors()
-        if precision != .fp32 {
-            for spec in config.tensors {
-                guard let axis = spec.outputAxis, let tensor = dict.tensors[spec.name] else { continue }
-                dict.tensors[spec.name] = Quantisation.quantised(tensor, to: precision, axis: axis)
-            }
-            dict.metadata[ModelMetadata.precisionKey] = precision.rawValue
-        }
         dict.metadata.merge(ModelMetadata.entries(for: config)) { _, new in new }
+        return dict
+    }
+
+    /// What `sequnet convert` writes: `source` checked by building a model
+    /// of it, then its tensors under the reference names with sequnet's
+    /// metadata, the matrix weights stored in `precision` (bf16, or int8
+    /// codes with one float32 scale per output channel, `NAME_scale`). That
+    /// is exactly the rounding a load in `precision` applies, so the file
+    /// loads into the same model as the original, and converting a
+    /// converted file again changes nothing.
+    public static func convertedStateDict(_ source: StateDict, hyperparameters: [String: Int] = [:],
+                                          precision: MatrixPrecision) throws -> StateDict {
+        let model = try Model(stateDict: source, hyperparameters: hyperparameters, precision: .fp32)
+        var dict = model.exportStateDict()
+        for spec in model.config.tensors {
+            guard let axis = spec.outputAxis, let tensor = source.tensors[spec.name] else { continue }
+            dict.tensors[spec.name] = precision == .fp32 ? Tensor(shape: tensor.shape, values: tensor.values)
+                                                         : Quantisation.quantised(tensor, to: precision, axis: axis)
+        }
+        if precision != .fp32 { dict.metadata[ModelMetadata.precisionKey] = precision.rawValue }
         return dict
     }
 

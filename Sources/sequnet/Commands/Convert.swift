@@ -6,11 +6,16 @@ import SequnetEngine
 /// `sequnet convert`: any checkpoint to safetensors with sequnet metadata.
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Convert a checkpoint to safetensors (float32, with architecture metadata).",
+        abstract: "Convert a checkpoint to safetensors (float32, bf16 or int8, with architecture metadata).",
         discussion: """
             The input is loaded strictly (every tensor used, every shape checked) before anything \
             is written; the output records the architecture and, for WaveNet, the layers per \
             block, so later loads need no --wavenet-layers.
+
+            --precision bf16|int8 stores the weight matrices rounded as a load in that precision \
+            rounds them (int8: codes with one float32 scale per output channel, NAME_scale), and \
+            records the precision, which later loads use by default. Biases and one-hot input \
+            tables stay float32.
             """)
 
     @Argument(help: ArgumentHelp("Checkpoint to read (torch zip, torch legacy or safetensors).", valueName: "IN"),
@@ -22,7 +27,13 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var layout: WaveNetLayoutOptions
 
+    @Option(help: ArgumentHelp("Precision to store the weight matrices in: \(MatrixPrecision.names).", valueName: "P"))
+    var precision: String = "fp32"
+
     func validate() throws {
+        guard MatrixPrecision(named: precision) != nil else {
+            throw ValidationError("unknown precision '\(precision)' (supported: \(MatrixPrecision.names))")
+        }
         try requireFile(input, what: "checkpoint")
         if output.isEmpty || output == "-" { throw ValidationError("OUT must be a file name") }
         let resolve = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
@@ -30,12 +41,19 @@ struct Convert: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedModel(path: input, hyperparameters: layout.hyperparameters)
-        let dict = loaded.model.exportStateDict()
+        let target = MatrixPrecision(named: precision)!
+        let source = try readCheckpoint(atPath: input)
+        let dict: StateDict
+        do {
+            dict = try Model.convertedStateDict(source, hyperparameters: layout.hyperparameters, precision: target)
+        } catch let error as ModelLoadError {
+            throw ModelLoadError.inFile(path: input, error)
+        }
+        let model = try Model(stateDict: dict)
         try writeSafetensors(dict, toPath: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? nil
-        Console.error("wrote \(output): \(loaded.summary), \(dict.names.count) tensors, "
-                      + "\(grouped(loaded.model.parameterCount)) parameters, \(humanBytes(Double(size ?? 0))) "
-                      + "(from \(input), \(loaded.format))")
+        Console.error("wrote \(output): \(model.config.description), \(target.elementType) matrices, \(dict.names.count) tensors, "
+                      + "\(grouped(model.parameterCount)) parameters, \(humanBytes(Double(size ?? 0))) "
+                      + "(from \(input), \(source.format))")
     }
 }

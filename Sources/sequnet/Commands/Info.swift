@@ -32,6 +32,7 @@ struct Info: ParsableCommand {
             ("hyper-parameters", config.hyperparameters.map { "\($0.name.replacingOccurrences(of: "_", with: " ")) \($0.value)" }
                 .joined(separator: ", ")),
             ("parameters", "\(grouped(model.parameterCount)) (\(humanBytes(Double(model.weightBytes))) of \(model.precision.elementType) weights)"),
+            ("kernels", "\(report.kernelPath) (CPU: \(CPUFeatures.current.extensions.joined(separator: " ")))"),
             ("input size", "\(grouped(config.inputSize)) \(unit) (the reference's priming window)"),
             ("receptive field", report.receptiveFieldMs.map {
                 String(format: "%@ samples (%.2f ms at %d Hz)", grouped(config.receptiveField), $0, rate)
@@ -57,6 +58,8 @@ struct InfoReport: Encodable {
     var hyperparameters: [String: Int]
     var parameters, inputSize, receptiveFieldSamples, timeScales, cycleSamples, weightBytes, stateBytes: Int
     var multiplyAddsPerSample, weightBytesPerSample, loadSeconds: Double
+    /// The weight precision the model was loaded in, and the kernel build that runs it.
+    var precision, kernelPath: String
     /// Only where the codec's steps are a fixed span of time (audio).
     var receptiveFieldMs: Double?
     var sampleRate: Int?
@@ -79,6 +82,8 @@ struct InfoReport: Encodable {
         weightBytes = model.weightBytes
         self.stateBytes = stateBytes
         loadSeconds = loaded.loadSeconds
+        precision = model.precision.rawValue
+        kernelPath = KernelPath.active.rawValue
     }
 
     enum CodingKeys: String, CodingKey {
@@ -87,6 +92,6 @@ struct InfoReport: Encodable {
         case receptiveFieldMs = "receptive_field_ms", timeScales = "time_scales", cycleSamples = "cycle_samples"
         case multiplyAddsPerSample = "multiply_adds_per_sample", weightBytesPerSample = "weight_bytes_per_sample"
         case weightBytes = "weight_bytes", stateBytes = "state_bytes", sampleRate = "sample_rate"
-        case loadSeconds = "load_seconds"
+        case loadSeconds = "load_seconds", precision, kernelPath = "kernel_path"
     }
 }
