@@ -124,9 +124,11 @@ private struct Sums {
         }
     }
 
-    /// `y[row0 + r] += scale[r] * sum[r]` (scale 1 when nil) for the live rows.
+    /// `y[row0 + r] = base[r] + scale[r] * sum[r]` (scale 1 when nil) for the
+    /// live rows, `base` being `bias` if given, else `y` itself.
     @inline(__always)
-    func store(into y: UnsafeMutablePointer<Float>, row0: Int, rows: Int, scales: UnsafePointer<Float>?) {
+    func store(into y: UnsafeMutablePointer<Float>, row0: Int, rows: Int, scales: UnsafePointer<Float>?,
+               bias: UnsafePointer<Float>?) {
         var s = (even.0 + odd.0, even.1 + odd.1, even.2 + odd.2, even.3 + odd.3)
         if let scales {
             let raw = UnsafeRawPointer(scales + row0), w = Lanes.scalarCount * 4
@@ -139,18 +141,20 @@ private struct Sums {
         }
         let live = min(panelRows, rows - row0)
         let out = UnsafeMutableRawPointer(y + row0), w = Lanes.scalarCount * 4
+        let base = bias.map { UnsafeRawPointer($0 + row0) } ?? UnsafeRawPointer(out)
         if live == panelRows {
-            out.storeBytes(of: out.loadUnaligned(as: Lanes.self) + s.0, as: Lanes.self)
-            (out + w).storeBytes(of: (out + w).loadUnaligned(as: Lanes.self) + s.1, as: Lanes.self)
+            out.storeBytes(of: base.loadUnaligned(as: Lanes.self) + s.0, as: Lanes.self)
+            (out + w).storeBytes(of: (base + w).loadUnaligned(as: Lanes.self) + s.1, as: Lanes.self)
             if parts == 4 {
-                (out + 2 * w).storeBytes(of: (out + 2 * w).loadUnaligned(as: Lanes.self) + s.2, as: Lanes.self)
-                (out + 3 * w).storeBytes(of: (out + 3 * w).loadUnaligned(as: Lanes.self) + s.3, as: Lanes.self)
+                (out + 2 * w).storeBytes(of: (base + 2 * w).loadUnaligned(as: Lanes.self) + s.2, as: Lanes.self)
+                (out + 3 * w).storeBytes(of: (base + 3 * w).loadUnaligned(as: Lanes.self) + s.3, as: Lanes.self)
             }
         } else {
+            let first = bias.map { $0 + row0 } ?? UnsafePointer(y + row0)
             for lane in 0..<live {
                 let part = lane / Lanes.scalarCount, i = lane % Lanes.scalarCount
                 let v = part == 0 ? s.0[i] : part == 1 ? s.1[i] : part == 2 ? s.2[i] : s.3[i]
-                y[row0 + lane] += v
+                y[row0 + lane] = first[lane] + v
             }
         }
     }
@@ -162,12 +166,12 @@ public enum PanelFormat {
 }
 
 /// `y[b] += W·[x0[b][0..<split] ; x1[b][0..<columns-split]]` for `batch`
-/// columns, over the panels `firstPanel..<endPanel` of the packed matrix at
+/// columns (or, given a `bias`, `y[b] = bias + W·...`), over the panels `firstPanel..<endPanel` of the packed matrix at
 /// `elements` (panel after panel, each column after column, `panelRows`
 /// entries per column, in `format`; `scales` holds int8's per-row scales).
 /// Stream b's operands start `b * stride` floats after the first's.
 /// A plain function of plain arguments: both builds export the same one.
-public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: UnsafePointer<Float>?,
+public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
                            rows: Int, columns: Int, firstPanel: Int, endPanel: Int,
                            x0: UnsafePointer<Float>, x0Stride: Int, split: Int,
                            x1: UnsafePointer<Float>, x1Stride: Int,
@@ -183,7 +187,7 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
                 var sums = Sums()
                 sums.add(e, panel, columns: 0, split, x0 + b * x0Stride)
                 if split < columns { sums.add(e, panel, columns: split, columns, x1 + b * x1Stride) }
-                sums.store(into: y + b * yStride, row0: row0, rows: rows, scales: scales)
+                sums.store(into: y + b * yStride, row0: row0, rows: rows, scales: scales, bias: bias)
             }
             panel += panelBytes
         }

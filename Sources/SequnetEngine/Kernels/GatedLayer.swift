@@ -48,8 +48,7 @@ struct GatedKernel {
     func apply(batch: Int, window: UnsafePointer<Float>, windowStride: Int,
                vectors: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, team: RowTeam?) {
         let width = 2 * outputs
-        for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
-        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
+        matrix.multiply(window, plus: bias, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
         for b in 0..<batch {
             let v = vectors + b * outputs
             gatedResidual(preActivation: scratch + b * width, outputs: outputs, identity: v, output: v)
@@ -66,8 +65,7 @@ struct GatedKernel {
                          now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, team: RowTeam?) {
         let c = outputs / 2, width = 4 * c
-        for b in 0..<batch { (scratch + b * width).update(from: bias, count: width) }
-        matrix.multiplyAccumulate(window, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
+        matrix.multiply(window, plus: bias, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
         for b in 0..<batch {
             let pre = scratch + b * width
             gatedResidual(preActivation: pre, outputs: c, identity: identity + b * c, output: now + b * c)

@@ -185,6 +185,16 @@ struct PackedMatrixView {
                            batch: batch, team: team)
     }
 
+    /// `y[b] = bias + W·x[b]` for `batch` columns: each thread adds the bias
+    /// to its own rows as it stores them (the same sum as copying it first).
+    @inline(__always)
+    func multiply(_ x: UnsafePointer<Float>, plus bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                  batch: Int, xStride: Int, yStride: Int, team: RowTeam?) {
+        let product = PanelJob(matrix: self, bias: bias, x0: x, x0Stride: xStride, split: columns, x1: x, x1Stride: xStride,
+                               y: y, yStride: yStride, batch: batch)
+        if let team { team.run(product) } else { product.run(panels: 0..<panelCount) }
+    }
+
     /// `y[b] += W·[x0[b][0..<split] ; x1[b][0..<columns-split]]` for `batch`
     /// columns, each operand's column b at `b * stride` floats from its start:
     /// the input may come in two pieces (a WaveNet layer's x[n-d] and x[n])
@@ -194,7 +204,7 @@ struct PackedMatrixView {
     func multiplyAccumulate(_ x0: UnsafePointer<Float>, stride x0Stride: Int, split: Int,
                             _ x1: UnsafePointer<Float>, stride x1Stride: Int,
                             into y: UnsafeMutablePointer<Float>, stride yStride: Int, batch: Int, team: RowTeam?) {
-        let product = PanelJob(matrix: self, x0: x0, x0Stride: x0Stride, split: split, x1: x1, x1Stride: x1Stride,
+        let product = PanelJob(matrix: self, bias: nil, x0: x0, x0Stride: x0Stride, split: split, x1: x1, x1Stride: x1Stride,
                                y: y, yStride: yStride, batch: batch)
         if let team { team.run(product) } else { product.run(panels: 0..<panelCount) }
     }
@@ -203,6 +213,8 @@ struct PackedMatrixView {
 /// One product, ready to run over any range of the matrix's panels.
 struct PanelJob {
     let matrix: PackedMatrixView
+    /// Added to each output instead of its previous value, if given.
+    let bias: UnsafePointer<Float>?
     let x0: UnsafePointer<Float>
     let x0Stride: Int
     let split: Int
@@ -219,14 +231,14 @@ struct PanelJob {
         #if arch(x86_64)
         if KernelPath.active == .avx512 {
             SequnetKernelsAVX512.multiplyPanels(
-                format: m.format, elements: m.elements, scales: m.scales, rows: m.rows, columns: m.columns,
+                format: m.format, elements: m.elements, scales: m.scales, bias: bias, rows: m.rows, columns: m.columns,
                 firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
                 x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
             return
         }
         #endif
         SequnetKernels.multiplyPanels(
-            format: m.format, elements: m.elements, scales: m.scales, rows: m.rows, columns: m.columns,
+            format: m.format, elements: m.elements, scales: m.scales, bias: bias, rows: m.rows, columns: m.columns,
             firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
             x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
     }

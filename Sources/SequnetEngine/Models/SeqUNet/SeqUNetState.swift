@@ -188,8 +188,8 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
 
         // Output: 1x1 conv after a ReLU.
         relu(current, count: bc, into: rectified)
-        for b in 0..<batch { (outputs + b * config.classes).update(from: weights.outputBias.pointer, count: config.classes) }
-        outputMatrix.multiplyAccumulate(rectified, into: outputs, batch: batch, xStride: c, yStride: config.classes, team: team)
+        outputMatrix.multiply(rectified, plus: weights.outputBias.pointer, into: outputs, batch: batch, xStride: c,
+                              yStride: config.classes, team: team)
 
         phase += 1
         if phase == config.cycles { phase = 0 }

@@ -111,14 +111,13 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
             }
         }
 
-        for b in 0..<batch { (skip + b * s).update(from: weights.skipBiasSum.pointer, count: s) }
-        skipAll.multiplyAccumulate(zAll, into: skip, batch: batch, xStride: layers * dc, yStride: s, team: team)
+        skipAll.multiply(zAll, plus: weights.skipBiasSum.pointer, into: skip, batch: batch, xStride: layers * dc, yStride: s,
+                         team: team)
         relu(skip, count: batch * s, into: skip)
-        for b in 0..<batch { (hidden + b * s).update(from: weights.end1Bias.pointer, count: s) }
-        end1.multiplyAccumulate(skip, into: hidden, batch: batch, xStride: s, yStride: s, team: team)
+        end1.multiply(skip, plus: weights.end1Bias.pointer, into: hidden, batch: batch, xStride: s, yStride: s, team: team)
         relu(hidden, count: batch * s, into: hidden)
-        for b in 0..<batch { (outputs + b * classes).update(from: weights.end2Bias.pointer, count: classes) }
-        end2.multiplyAccumulate(hidden, into: outputs, batch: batch, xStride: s, yStride: classes, team: team)
+        end2.multiply(hidden, plus: weights.end2Bias.pointer, into: outputs, batch: batch, xStride: s, yStride: classes,
+                      team: team)
         time += 1
     }
 }
