@@ -1,33 +1,97 @@
-/// One gated residual layer, `out = identity + tanh(F·w + bf) * sigmoid(G·w + bg)`,
-/// with filter F and gate G stacked into a single `[2*outputs, columns]`
-/// matrix whose columns are tap-major, oldest tap first, so that it multiplies
-/// a ring buffer's contiguous window directly. Stored packed (`PackedMatrix`),
-/// whose panel kernel beat OpenBLAS sgemv on every layer shape we measured
-/// but one (see README, "Kernel by shape").
+/// One gated layer, `out = identity + tanh(F·w + bf) * sigmoid(G·w + bg)`,
+/// with filter F and gate G in a single packed matrix whose columns are
+/// tap-major, oldest tap first, so that it multiplies a ring buffer's
+/// contiguous window directly.
+///
+/// Rows are interleaved by groups of 16 channels: each 32-row panel holds
+/// the filter rows of 16 channels, then their gate rows (the last group
+/// zero-padded). A panel's sums are then all its channels' activation needs,
+/// so whichever thread computes a panel also applies the activation to its
+/// channels (`GatedEpilogue`), and threads share a layer without a second
+/// meeting. A layer may have more than one unit of outputs: the upsampling
+/// layer's "now" and "next" vectors are two units, panel after panel.
 public struct GatedLayerWeights: @unchecked Sendable {
-    /// `[2*outputs, columns]`: rows 0..<outputs are the filter, the rest the gate.
+    /// Channels per panel.
+    static let group = PackedMatrix.panel / 2
+
+    /// Panels of `[16 filter rows; 16 gate rows]`, unit after unit.
     public let matrix: PackedMatrix
-    /// `[2*outputs]`: filter bias then gate bias.
+    /// One bias per packed row (zero on padding rows).
     public let bias: FloatBuffer
-    public let outputs: Int
+    /// Gated outputs per unit.
+    public let channels: Int
+    /// Output vectors computed at once (1, or 2 for now-and-next upsampling).
+    public let units: Int
     public var columns: Int { matrix.columns }
 
-    /// `rowMajor` is `[2*outputs, columns]`, stored in `precision`.
-    public init(rowMajor: [Float], bias: [Float], outputs: Int, columns: Int, precision: MatrixPrecision = .fp32) {
-        precondition(rowMajor.count == 2 * outputs * columns && bias.count == 2 * outputs)
-        matrix = PackedMatrix(rowMajor: rowMajor, rows: 2 * outputs, columns: columns, precision: precision)
-        self.bias = FloatBuffer(bias)
-        self.outputs = outputs
+    /// Panels per unit.
+    var groups: Int { (channels + Self.group - 1) / Self.group }
+
+    /// Floats of pre-activation one stream needs for a layer of `units` x `channels`.
+    static func preActivationFloats(channels: Int, units: Int = 1) -> Int {
+        units * (channels + group - 1) / group * 2 * group
     }
 
-    /// Multiply-adds per application.
-    public var multiplyAdds: Int { matrix.multiplyAdds }
-    /// Bytes of weights read per application: the matrix and the (fp32) bias.
-    public var weightBytes: Int { matrix.bytesPerProduct + bias.count * MemoryLayout<Float>.size }
+    /// `stacked` is row-major `[units * 2 * channels, columns]`: per unit,
+    /// its filter rows then its gate rows; `bias` likewise. Stored in `precision`.
+    public init(stacked: [Float], bias: [Float], channels: Int, units: Int = 1, columns: Int,
+                precision: MatrixPrecision = .fp32) {
+        precondition(stacked.count == units * 2 * channels * columns && bias.count == units * 2 * channels)
+        self.channels = channels
+        self.units = units
+        let order = Self.rowOrder(channels: channels, units: units)
+        var packed = [Float](repeating: 0, count: order.count * columns)
+        var packedBias = [Float](repeating: 0, count: order.count)
+        for (row, source) in order.enumerated() where source >= 0 {
+            packed.replaceSubrange((row * columns)..<((row + 1) * columns),
+                                   with: stacked[(source * columns)..<((source + 1) * columns)])
+            packedBias[row] = bias[source]
+        }
+        matrix = PackedMatrix(rowMajor: packed, rows: order.count, columns: columns, precision: precision)
+        self.bias = FloatBuffer(packedBias)
+    }
+
+    /// For each packed row, the stacked row it holds (-1: padding).
+    static func rowOrder(channels: Int, units: Int) -> [Int] {
+        let groups = (channels + group - 1) / group
+        var order: [Int] = []
+        for unit in 0..<units {
+            for g in 0..<groups {
+                for half in 0..<2 {
+                    for i in 0..<group {
+                        let channel = g * group + i
+                        order.append(channel < channels ? unit * 2 * channels + half * channels + channel : -1)
+                    }
+                }
+            }
+        }
+        return order
+    }
+
+    /// The matrix and bias back in the stacked order of `init(stacked:)`.
+    func stacked() -> (matrix: [Float], bias: [Float]) {
+        let packed = matrix.rowMajor(), packedBias = bias.array, c = columns
+        var out = [Float](repeating: 0, count: units * 2 * channels * c)
+        var outBias = [Float](repeating: 0, count: units * 2 * channels)
+        for (row, source) in Self.rowOrder(channels: channels, units: units).enumerated() where source >= 0 {
+            out.replaceSubrange((source * c)..<((source + 1) * c), with: packed[(row * c)..<((row + 1) * c)])
+            outBias[source] = packedBias[row]
+        }
+        return (out, outBias)
+    }
+
+    /// Multiply-adds per application (live rows only).
+    public var multiplyAdds: Int { units * 2 * channels * columns }
+    /// Bytes of weights read per application: the live rows (with int8's
+    /// scales) and the fp32 bias.
+    public var weightBytes: Int {
+        let rows = units * 2 * channels
+        return rows * columns * matrix.precision.elementBytes + rows * (matrix.precision == .int8 ? 8 : 4)
+    }
 
     /// A borrowed, reference-count-free view for the hot path.
     var kernel: GatedKernel {
-        GatedKernel(matrix: matrix.view, bias: UnsafePointer(bias.pointer), outputs: outputs)
+        GatedKernel(matrix: matrix.view, bias: UnsafePointer(bias.pointer), channels: channels, groups: groups)
     }
 }
 
@@ -36,94 +100,115 @@ public struct GatedLayerWeights: @unchecked Sendable {
 struct GatedKernel {
     let matrix: PackedMatrixView
     let bias: UnsafePointer<Float>
-    let outputs: Int
+    let channels: Int
+    let groups: Int
     var columns: Int { matrix.columns }
+    /// Floats of pre-activation per stream.
+    var width: Int { matrix.panelCount * PackedMatrix.panel }
 
     /// Applies the layer to a batch: stream b's window (`columns` floats) at
     /// `window + b * windowStride`, and writes `identity + tanh(filter) *
-    /// sigmoid(gate)` over `vectors` (`outputs` floats per stream, one after
-    /// another), which hold the identity on entry. `scratch` holds
-    /// `2 * outputs * batch` floats.
+    /// sigmoid(gate)` over `vectors` (`channels` floats per stream, one after
+    /// another), which hold the identity on entry. `scratch` holds `width *
+    /// batch` floats.
     @inline(__always)
     func apply(batch: Int, window: UnsafePointer<Float>, windowStride: Int,
                vectors: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, team: RowTeam?) {
-        let width = 2 * outputs
-        matrix.multiply(window, plus: bias, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
-        for b in 0..<batch {
-            let v = vectors + b * outputs
-            gatedResidual(preActivation: scratch + b * width, outputs: outputs, identity: v, output: v)
-        }
+        let epilogue = GatedEpilogue(channels: channels, groups: groups, identity: UnsafePointer(vectors),
+                                     identityStride: channels, first: vectors, second: nil, outputStride: channels)
+        matrix.multiply(window, plus: bias, into: scratch, batch: batch, xStride: windowStride, yStride: width,
+                        epilogue: epilogue, team: team)
     }
 
-    /// A transposed stride-2 gated layer packed as `[now filter; now gate;
-    /// next filter; next gate]` (`outputs` is 2C): computes, per stream, both
-    /// fine-rate outputs of the newest coarse vector `identity[b]` from the
-    /// window of coarse vectors. `identity`, `now` and `next` hold C floats
-    /// per stream; `scratch` holds `4C * batch` floats.
+    /// The upsampling layer (units "now" and "next", `channels` C each):
+    /// computes, per stream, both fine-rate outputs of the newest coarse
+    /// vector `identity[b]` from the window of coarse vectors. `identity`,
+    /// `now` and `next` hold C floats per stream.
     @inline(__always)
     func applyUpsampling(batch: Int, window: UnsafePointer<Float>, windowStride: Int, identity: UnsafePointer<Float>,
                          now: UnsafeMutablePointer<Float>, next: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, team: RowTeam?) {
-        let c = outputs / 2, width = 4 * c
-        matrix.multiply(window, plus: bias, into: scratch, batch: batch, xStride: windowStride, yStride: width, team: team)
-        for b in 0..<batch {
-            let pre = scratch + b * width
-            gatedResidual(preActivation: pre, outputs: c, identity: identity + b * c, output: now + b * c)
-            gatedResidual(preActivation: pre + 2 * c, outputs: c, identity: identity + b * c, output: next + b * c)
+        let epilogue = GatedEpilogue(channels: channels, groups: groups, identity: identity, identityStride: channels,
+                                     first: now, second: next, outputStride: channels)
+        matrix.multiply(window, plus: bias, into: scratch, batch: batch, xStride: windowStride, yStride: width,
+                        epilogue: epilogue, team: team)
+    }
+
+    /// Without a residual: `tanh(filter) * sigmoid(gate)` into `output`
+    /// (`channels` floats per stream, `outputStride` apart). The window may
+    /// come in two pieces, as `PackedMatrixView`'s split product takes it.
+    @inline(__always)
+    func applyWithoutResidual(batch: Int, _ x0: UnsafePointer<Float>, stride x0Stride: Int, split: Int,
+                              _ x1: UnsafePointer<Float>, stride x1Stride: Int,
+                              output: UnsafeMutablePointer<Float>, outputStride: Int,
+                              scratch: UnsafeMutablePointer<Float>, team: RowTeam?) {
+        let epilogue = GatedEpilogue(channels: channels, groups: groups, identity: nil, identityStride: 0,
+                                     first: output, second: nil, outputStride: outputStride)
+        let product = PanelJob(matrix: matrix, bias: bias, x0: x0, x0Stride: x0Stride, split: split, x1: x1,
+                               x1Stride: x1Stride, y: scratch, yStride: width, batch: batch, epilogue: epilogue)
+        if let team { team.run(product) } else { product.run(panels: 0..<matrix.panelCount) }
+    }
+}
+
+/// What a gated layer does with a panel's sums once they are stored: the
+/// activation (and residual) for the panel's 16 channels, for every stream
+/// of the batch. Run by the thread that computed the panel.
+struct GatedEpilogue {
+    let channels: Int
+    /// Panels per unit.
+    let groups: Int
+    /// The residual's identity (nil: no residual), `identityStride` floats per stream.
+    let identity: UnsafePointer<Float>?
+    let identityStride: Int
+    /// Unit 0's and unit 1's outputs, `outputStride` floats per stream.
+    let first: UnsafeMutablePointer<Float>
+    let second: UnsafeMutablePointer<Float>?
+    let outputStride: Int
+
+    @inline(__always)
+    func apply(preActivations pre: UnsafePointer<Float>, preStride: Int, batch: Int, panels: Range<Int>) {
+        let group = GatedLayerWeights.group
+        for p in panels {
+            let (unit, g) = p.quotientAndRemainder(dividingBy: groups)
+            let channel = g * group, count = min(group, channels - channel)
+            let out = (unit == 0 ? first : second!) + channel
+            for b in 0..<batch {
+                let panel = pre + b * preStride + p * 2 * group
+                gated(filter: panel, gate: panel + group, count: count,
+                      identity: identity.map { $0 + b * identityStride + channel }, output: out + b * outputStride)
+            }
         }
     }
 }
 
-/// `output[o] = identity[o] + tanh(pre[o]) * sigmoid(pre[outputs + o])`:
-/// the gated activation and the residual after it, fused in one pass.
+/// `output[o] = identity[o] + tanh(filter[o]) * sigmoid(gate[o])` for
+/// `count` outputs (identity nil: no residual), eight at a time.
 @inline(__always)
-func gatedResidual(preActivation pre: UnsafePointer<Float>, outputs: Int,
-                   identity: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-    let f = UnsafeRawPointer(pre), g = UnsafeRawPointer(pre + outputs)
-    let id = UnsafeRawPointer(identity), out = UnsafeMutableRawPointer(output)
+func gated(filter: UnsafePointer<Float>, gate: UnsafePointer<Float>, count: Int,
+           identity: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+    let f = UnsafeRawPointer(filter), g = UnsafeRawPointer(gate), out = UnsafeMutableRawPointer(output)
     var o = 0
-    while o + 8 <= outputs {
+    while o + 8 <= count {
         let bytes = o * 4
-        let v = vgated(f.loadUnaligned(fromByteOffset: bytes, as: Vec8.self),
-                       g.loadUnaligned(fromByteOffset: bytes, as: Vec8.self),
-                       id.loadUnaligned(fromByteOffset: bytes, as: Vec8.self))
+        let id = identity.map { UnsafeRawPointer($0).loadUnaligned(fromByteOffset: bytes, as: Vec8.self) } ?? Vec8()
+        let v = vgated(f.loadUnaligned(fromByteOffset: bytes, as: Vec8.self), g.loadUnaligned(fromByteOffset: bytes, as: Vec8.self), id)
         out.storeBytes(of: v, toByteOffset: bytes, as: Vec8.self)
         o += 8
     }
-    if o < outputs {
+    if o < count {
         // The ragged end goes through the same vector code on a padded copy,
         // so every element is computed the same way.
         var fv = Vec8(), gv = Vec8(), iv = Vec8()
-        for lane in 0..<(outputs - o) {
-            fv[lane] = pre[o + lane]; gv[lane] = pre[outputs + o + lane]; iv[lane] = identity[o + lane]
+        for lane in 0..<(count - o) {
+            fv[lane] = filter[o + lane]; gv[lane] = gate[o + lane]
+            if let identity { iv[lane] = identity[o + lane] }
         }
         let v = vgated(fv, gv, iv)
-        for lane in 0..<(outputs - o) { output[o + lane] = v[lane] }
+        for lane in 0..<(count - o) { output[o + lane] = v[lane] }
     }
 }
 
 @inline(__always)
 func relu(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>) {
     for i in 0..<count { y[i] = max(x[i], 0) }
-}
-
-/// `output[o] = tanh(pre[o]) * sigmoid(pre[outputs + o])`, without a residual.
-@inline(__always)
-func gatedActivation(preActivation pre: UnsafePointer<Float>, outputs: Int, output: UnsafeMutablePointer<Float>) {
-    let f = UnsafeRawPointer(pre), g = UnsafeRawPointer(pre + outputs)
-    let out = UnsafeMutableRawPointer(output)
-    var o = 0
-    while o + 8 <= outputs {
-        let bytes = o * 4
-        let v = vgated(f.loadUnaligned(fromByteOffset: bytes, as: Vec8.self),
-                       g.loadUnaligned(fromByteOffset: bytes, as: Vec8.self), Vec8())
-        out.storeBytes(of: v, toByteOffset: bytes, as: Vec8.self)
-        o += 8
-    }
-    if o < outputs {
-        var fv = Vec8(), gv = Vec8()
-        for lane in 0..<(outputs - o) { fv[lane] = pre[o + lane]; gv[lane] = pre[outputs + o + lane] }
-        let v = vgated(fv, gv, Vec8())
-        for lane in 0..<(outputs - o) { output[o + lane] = v[lane] }
-    }
 }

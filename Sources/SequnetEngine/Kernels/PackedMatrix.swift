@@ -186,12 +186,13 @@ struct PackedMatrixView {
     }
 
     /// `y[b] = bias + W·x[b]` for `batch` columns: each thread adds the bias
-    /// to its own rows as it stores them (the same sum as copying it first).
+    /// to its own rows as it stores them (the same sum as copying it first),
+    /// then runs `epilogue`, if any, on its own panels.
     @inline(__always)
     func multiply(_ x: UnsafePointer<Float>, plus bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                  batch: Int, xStride: Int, yStride: Int, team: RowTeam?) {
+                  batch: Int, xStride: Int, yStride: Int, epilogue: GatedEpilogue? = nil, team: RowTeam?) {
         let product = PanelJob(matrix: self, bias: bias, x0: x, x0Stride: xStride, split: columns, x1: x, x1Stride: xStride,
-                               y: y, yStride: yStride, batch: batch)
+                               y: y, yStride: yStride, batch: batch, epilogue: epilogue)
         if let team { team.run(product) } else { product.run(panels: 0..<panelCount) }
     }
 
@@ -205,7 +206,7 @@ struct PackedMatrixView {
                             _ x1: UnsafePointer<Float>, stride x1Stride: Int,
                             into y: UnsafeMutablePointer<Float>, stride yStride: Int, batch: Int, team: RowTeam?) {
         let product = PanelJob(matrix: self, bias: nil, x0: x0, x0Stride: x0Stride, split: split, x1: x1, x1Stride: x1Stride,
-                               y: y, yStride: yStride, batch: batch)
+                               y: y, yStride: yStride, batch: batch, epilogue: nil)
         if let team { team.run(product) } else { product.run(panels: 0..<panelCount) }
     }
 }
@@ -223,10 +224,19 @@ struct PanelJob {
     let y: UnsafeMutablePointer<Float>
     let yStride: Int
     let batch: Int
+    /// A gated layer's activation, run on each panel range after its product.
+    let epilogue: GatedEpilogue?
 
-    /// Computes the rows of `panels`, with the kernels `KernelPath.active` names.
+    /// Computes the rows of `panels` (and their epilogue).
     @inline(__always)
     func run(panels: Range<Int>) {
+        multiply(panels: panels)
+        epilogue?.apply(preActivations: y, preStride: yStride, batch: batch, panels: panels)
+    }
+
+    /// The product for the rows of `panels`, with the kernels `KernelPath.active` names.
+    @inline(__always)
+    private func multiply(panels: Range<Int>) {
         let m = matrix
         #if arch(x86_64)
         if KernelPath.active == .avx512 {

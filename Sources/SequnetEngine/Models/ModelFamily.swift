@@ -166,6 +166,14 @@ public struct ScheduledProduct: @unchecked Sendable {
         self.matrix = matrix
     }
 
+    /// A gated layer: its live rows (the matrix's panels also hold padding).
+    public init(_ layer: GatedLayerWeights, level: Int) {
+        rows = layer.units * 2 * layer.channels
+        columns = layer.columns
+        self.level = level
+        matrix = layer.matrix
+    }
+
     public init(standInRows rows: Int, columns: Int, level: Int) {
         self.rows = rows
         self.columns = columns

@@ -33,18 +33,17 @@ extension GatedLayerWeights {
     init(stacking t: GatedConvTensors, precision: MatrixPrecision) {
         let out = t.filter.shape[0], inputs = t.filter.shape[1], k = t.filter.shape[2]
         let layout = Self.stackedLayout(outputs: out, inputs: inputs, taps: k)
-        self.init(rowMajor: Self.stack(t, layout, count: 2 * out * inputs * k),
-                  bias: t.filterBias.values + t.gateBias.values, outputs: out, columns: inputs * k, precision: precision)
+        self.init(stacked: Self.stack(t, layout, count: 2 * out * inputs * k),
+                  bias: t.filterBias.values + t.gateBias.values, channels: out, columns: inputs * k, precision: precision)
     }
 
     /// The inverse of `init(stacking:)`.
     func unstacked(inputs: Int, taps k: Int) -> GatedConvTensors {
-        let (filter, gate) = unstack(Self.stackedLayout(outputs: outputs, inputs: inputs, taps: k))
-        let b = bias.array
-        return GatedConvTensors(filter: Tensor(shape: [outputs, inputs, k], values: filter),
-                                filterBias: Tensor(shape: [outputs], values: Array(b[0..<outputs])),
-                                gate: Tensor(shape: [outputs, inputs, k], values: gate),
-                                gateBias: Tensor(shape: [outputs], values: Array(b[outputs...])))
+        let (filter, gate, b) = unstack(Self.stackedLayout(outputs: channels, inputs: inputs, taps: k))
+        return GatedConvTensors(filter: Tensor(shape: [channels, inputs, k], values: filter),
+                                filterBias: Tensor(shape: [channels], values: Array(b[0..<channels])),
+                                gate: Tensor(shape: [channels, inputs, k], values: gate),
+                                gateBias: Tensor(shape: [channels], values: Array(b[channels..<(2 * channels)])))
     }
 
     /// A stride-2 transposed gated conv (`[C, C, K]`, ConvTranspose1d layout)
@@ -57,15 +56,14 @@ extension GatedLayerWeights {
         let c = t.filter.shape[0], k = t.filter.shape[2], m = (k + 1) / 2
         let layout = Self.upsamplingLayout(channels: c, taps: k)
         let bias = t.filterBias.values + t.gateBias.values
-        self.init(rowMajor: Self.stack(t, layout, count: 4 * c * m * c), bias: bias + bias, outputs: 2 * c, columns: m * c,
-                  precision: precision)
+        self.init(stacked: Self.stack(t, layout, count: 4 * c * m * c), bias: bias + bias, channels: c, units: 2,
+                  columns: m * c, precision: precision)
     }
 
     /// The inverse of `init(stackingUpsampling:)`.
     func unstackedUpsampling(kernel k: Int) -> GatedConvTensors {
-        let c = outputs / 2
-        let (filter, gate) = unstack(Self.upsamplingLayout(channels: c, taps: k))
-        let b = bias.array
+        let c = channels
+        let (filter, gate, b) = unstack(Self.upsamplingLayout(channels: c, taps: k))
         return GatedConvTensors(filter: Tensor(shape: [c, c, k], values: filter),
                                 filterBias: Tensor(shape: [c], values: Array(b[0..<c])),
                                 gate: Tensor(shape: [c, c, k], values: gate),
@@ -112,10 +110,10 @@ extension GatedLayerWeights {
         return matrix
     }
 
-    private func unstack(_ layout: Layout) -> (filter: [Float], gate: [Float]) {
-        let matrix = self.matrix.rowMajor()
+    private func unstack(_ layout: Layout) -> (filter: [Float], gate: [Float], bias: [Float]) {
+        let (matrix, bias) = stacked()
         var halves = [[Float]](repeating: [Float](repeating: 0, count: layout.count / 2), count: 2)
         for entry in layout { halves[entry.half][entry.reference] = matrix[entry.stacked] }
-        return (halves[0], halves[1])
+        return (halves[0], halves[1], bias)
     }
 }

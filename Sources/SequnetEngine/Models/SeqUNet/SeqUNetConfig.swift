@@ -68,7 +68,7 @@ public struct SeqUNetConfig: ModelConfiguration, Equatable {
         let c = features, k = kernelSize, d = depth, l = levels, m = (k + 1) / 2
         func ring(_ dimension: Int, _ taps: Int) -> Int { WindowRing.floats(dimension: dimension, taps: taps, streams: batch) }
         return ((l - 1) * d + (l - 1) + d) * ring(c, k) + (l - 1) * ring(c, m) + (l - 1) * d * ring(2 * c, k)
-            + batch * (2 * (l - 1) * c + 7 * c + classes) + 64
+            + batch * (2 * (l - 1) * c + 3 * c + GatedLayerWeights.preActivationFloats(channels: c, units: 2) + classes) + 64
     }
 
     public func streamStateBytes(batch: Int) -> Int {

@@ -40,7 +40,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     private let nextUp: UnsafeMutablePointer<Float>     // "next" of upconv i, (L-1) x B x C
     private let nowUp: UnsafeMutablePointer<Float>      // B x C
     private let current: UnsafeMutablePointer<Float>    // B x C, the vectors flowing through
-    private let scratch: UnsafeMutablePointer<Float>    // B x 4C
+    private let scratch: UnsafeMutablePointer<Float>    // B x 4C and padding: pre-activations
     private let rectified: UnsafeMutablePointer<Float>  // B x C
     /// The latest logits, `classes` floats per stream.
     public let outputs: UnsafeMutablePointer<Float>
@@ -89,7 +89,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         nextUp = carve((l - 1) * batch * c)
         nowUp = carve(batch * c)
         current = carve(batch * c)
-        scratch = carve(batch * 4 * c)
+        scratch = carve(batch * GatedLayerWeights.preActivationFloats(channels: c, units: 2))
         rectified = carve(batch * c)
         outputs = carve(batch * config.classes)
         reset(phase: 0)

@@ -80,13 +80,13 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
         let l = config.levels
         var products: [ScheduledProduct] = []
         for i in 0..<(l - 1) {
-            products += downConvs[i].map { ScheduledProduct($0.matrix, level: i) }
-            products.append(ScheduledProduct(downsampling[i].matrix, level: i + 1))
+            products += downConvs[i].map { ScheduledProduct($0, level: i) }
+            products.append(ScheduledProduct(downsampling[i], level: i + 1))
         }
-        products += bottleneck.map { ScheduledProduct($0.matrix, level: l - 1) }
+        products += bottleneck.map { ScheduledProduct($0, level: l - 1) }
         for i in stride(from: l - 2, through: 0, by: -1) {
-            products.append(ScheduledProduct(upsampling[i].matrix, level: i + 1))
-            products += upConvs[i].map { ScheduledProduct($0.matrix, level: i) }
+            products.append(ScheduledProduct(upsampling[i], level: i + 1))
+            products += upConvs[i].map { ScheduledProduct($0, level: i) }
         }
         return products + [ScheduledProduct(outputMatrix, level: 0)]
     }

@@ -66,7 +66,8 @@ public struct WaveNetConfig: ModelConfiguration, Equatable {
     /// Floats of a state's arena: every layer's history, then the per-stream vectors.
     func stateArenaFloats(batch: Int) -> Int {
         let history = (0..<layerCount).reduce(0) { $0 + dilation(ofLayer: $1) } * residualChannels
-        return batch * (history + residualChannels + 2 * dilationChannels + layerCount * dilationChannels
+        return batch * (history + residualChannels + GatedLayerWeights.preActivationFloats(channels: dilationChannels)
+                        + layerCount * dilationChannels
                         + 2 * skipChannels + classes) + 64
     }
 

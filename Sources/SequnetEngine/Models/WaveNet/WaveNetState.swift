@@ -56,7 +56,7 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
             (residualBias + l).initialize(to: UnsafePointer(weights.residualBias[l].pointer))
         }
         x = carve(batch * r)
-        gated = carve(batch * 2 * dc)
+        gated = carve(batch * GatedLayerWeights.preActivationFloats(channels: dc))
         zAll = carve(batch * layers * dc)
         skip = carve(batch * s)
         hidden = carve(batch * s)
@@ -93,14 +93,10 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
             let d = dilations[l]
             let slot = history[l] + (time & (d - 1)) * r
             let kernel = kernels[l]
-            for b in 0..<batch { (gated + b * 2 * dc).update(from: kernel.bias, count: 2 * dc) }
             // Columns 0..<R take x[t-d] (still in the slot), R..<2R take x[t].
-            kernel.matrix.multiplyAccumulate(slot, stride: d * r, split: r, x, stride: r,
-                                             into: gated, stride: 2 * dc, batch: batch, team: team)
-            for b in 0..<batch {
-                (slot + b * d * r).update(from: x + b * r, count: r)
-                gatedActivation(preActivation: gated + b * 2 * dc, outputs: dc, output: zAll + b * layers * dc + l * dc)
-            }
+            kernel.applyWithoutResidual(batch: batch, slot, stride: d * r, split: r, x, stride: r,
+                                        output: zAll + l * dc, outputStride: layers * dc, scratch: gated, team: team)
+            for b in 0..<batch { (slot + b * d * r).update(from: x + b * r, count: r) }
             if l < layers - 1 {   // the last layer's residual output is never read
                 let bias = residualBias[l]
                 for b in 0..<batch {

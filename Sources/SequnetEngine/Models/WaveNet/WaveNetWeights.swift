@@ -101,7 +101,7 @@ public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
     public var schedule: [ScheduledProduct] {
         let c = config
         return (0..<c.layerCount).flatMap { l in
-            [ScheduledProduct(dilated[l].matrix, level: 0),
+            [ScheduledProduct(dilated[l], level: 0),
              ScheduledProduct(standInRows: c.residualChannels + c.skipChannels, columns: c.dilationChannels, level: 0)]
         } + [ScheduledProduct(end1, level: 0), ScheduledProduct(end2, level: 0)]
     }
