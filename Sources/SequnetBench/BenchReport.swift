@@ -67,7 +67,7 @@ public struct BenchReport: Encodable, Sendable {
     public var machine: String
 
     enum CodingKeys: String, CodingKey {
-        case model, architecture, parameters, precision, threads, streams, repeats, kernels
+        case model, architecture, parameters, precision, threads, streams, repeats, kernels, machine
         case kernelPath = "kernel_path"
         case samplesTimed = "samples_timed"
         case samplesPerSecond = "samples_per_second"

@@ -20,7 +20,7 @@ public final class RowTeam: @unchecked Sendable {
 
     /// Products smaller than this (multiply-adds) run on the caller's thread
     /// alone: waking a worker would cost more than it saves.
-    static let minimumSharedWork = 8_192
+    static let minimumSharedWork = 32_768
 
     private let job = UnsafeMutablePointer<PanelJob>.allocate(capacity: 1)
     /// Bumped for each posted job (and once more to stop).
