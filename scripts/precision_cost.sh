@@ -31,7 +31,9 @@ for fixture in sequnet_c16_l4_d1_k5 sequnet_c24_l5_d2_k3 wavenet_l4_b2_r16_d16_s
 done
 
 if [ -z "${SKIP_SCORE:-}" ]; then
-  [ -f data/test.wav ] || { echo "precision_cost.sh: data/test.wav is missing: run 'make data' first" >&2; exit 1; }
+  [ -f data/test.u8 ] || { echo "precision_cost.sh: data/test.u8 is missing: run 'make data' first" >&2; exit 1; }
+  # The exact test classes, decoded losslessly to a float WAV (as scripts/score_models.sh does).
+  [ -f data/test.wav ] || "$python" tools/u8_to_wav.py data/test.u8 data/test.wav
   for model in sequnet-piano wavenet-piano; do
     # Two precisions at a time, one per core.
     for p in "${precisions[@]}"; do

@@ -23,10 +23,13 @@ public func readCheckpoint(atPath path: String) throws -> StateDict {
 public func readCheckpoint(bytes: UnsafeRawBufferPointer) throws -> StateDict {
     guard bytes.count > 0 else { throw CheckpointError.empty }
     if ZipArchive.looksLikeZip(bytes) { return try readTorchZip(bytes) }
+    // safetensors before pickles: a header length whose low byte is 0x80
+    // starts a safetensors file with the PROTO opcode. A legacy torch file
+    // never has '{' at byte 8 (its magic number is there).
+    if looksLikeSafetensors(bytes) { return try readSafetensors(bytes) }
     // A legacy file opens with a protocol-2 pickle (PROTO 2). Any pickle is
     // routed here so that a hostile one is refused by the unpickler by name.
     if bytes[0] == Opcode.proto.rawValue { return try readTorchLegacy(bytes) }
-    if looksLikeSafetensors(bytes) { return try readSafetensors(bytes) }
     throw CheckpointError.unrecognisedFormat(firstBytes: bytes.prefix(8).map { hex($0) }.joined(separator: " "))
 }
 

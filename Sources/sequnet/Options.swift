@@ -112,7 +112,10 @@ struct SamplingOptions: ParsableArguments {
         }
     }
 
-    func makeSampler() -> CategoricalSampler { CategoricalSampler(temperature: temperature, minP: minP, seed: seed) }
+    /// The sampler of stream `index` (0-based) of a batch: seeded `seed + index`.
+    func makeSampler(stream index: Int = 0) -> CategoricalSampler {
+        CategoricalSampler(temperature: temperature, minP: minP, seed: seed &+ UInt64(index))
+    }
 
     /// "temperature 0.85, min-p 0.05, seed 1" for log lines.
     var summary: String {

@@ -163,3 +163,25 @@ final class SafetensorsTests: XCTestCase {
         }
     }
 }
+
+/// A safetensors header of 0x..80 bytes makes the file's first byte the
+/// pickle PROTO opcode; it is still read as safetensors.
+final class SafetensorsDetectionTests: XCTestCase {
+    func testAHeaderLengthEndingIn0x80IsStillSafetensors() throws {
+        var dict = StateDict(format: .safetensors)
+        // Grow the metadata until the padded header is 0x80 bytes long mod 256.
+        var filler = ""
+        var bytes: [UInt8] = []
+        for _ in 0..<300 {
+            dict.metadata["filler"] = filler
+            dict.set("w", Tensor(shape: [2], values: [1, 2]))
+            bytes = try encodeSafetensors(dict)
+            if bytes[0] == 0x80 { break }
+            filler += "x"
+        }
+        XCTAssertEqual(bytes[0], 0x80, "found a header length ending in 0x80")
+        let back = try bytes.withUnsafeBytes { try readCheckpoint(bytes: $0) }
+        XCTAssertEqual(back.format, .safetensors)
+        XCTAssertEqual(back.tensors["w"]?.values, [1, 2])
+    }
+}

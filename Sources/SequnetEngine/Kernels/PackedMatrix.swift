@@ -37,6 +37,12 @@ public enum MatrixPrecision: String, Sendable, CaseIterable, CustomStringConvert
     /// The precision named `name` ("fp32", "bf16", "int8"; any case), or nil.
     public init?(named name: String) { self.init(rawValue: name.lowercased()) }
 
+    /// The precision of a network's output layer (the logits' own matrix)
+    /// when the rest is in this one: int8 keeps it in bf16. Its rounding
+    /// error goes straight into the logits: on the bundled Seq-U-Net, int8
+    /// there costs 0.003 bits/sample more than bf16, for 1% of the bytes.
+    public var forOutputLayer: MatrixPrecision { self == .int8 ? .bf16 : self }
+
     /// Every name, for messages: "fp32, bf16, int8".
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }

@@ -86,6 +86,12 @@ public final class Model: @unchecked Sendable {
         return stream.prime(with: prompt, shouldStop: shouldStop) ? stream : nil
     }
 
+    /// `count` streams stepped together (see `StreamBatch`), zeroed: prime
+    /// them before reading logits. Each step is computed by `threads` threads.
+    public func makeBatch(count: Int, threads: Int = 1) -> StreamBatch {
+        StreamBatch(model: self, count: count, threads: threads)
+    }
+
     /// The weights in the reference's state-dict names, float32, with
     /// metadata that records the architecture and every hyper-parameter.
     public func exportStateDict() -> StateDict {
@@ -107,8 +113,9 @@ public final class Model: @unchecked Sendable {
         var dict = model.exportStateDict()
         for spec in model.config.tensors {
             guard let axis = spec.outputAxis, let tensor = source.tensors[spec.name] else { continue }
-            dict.tensors[spec.name] = precision == .fp32 ? Tensor(shape: tensor.shape, values: tensor.values)
-                                                         : Quantisation.quantised(tensor, to: precision, axis: axis)
+            let stored = spec.storedPrecision(precision)
+            dict.tensors[spec.name] = stored == .fp32 ? Tensor(shape: tensor.shape, values: tensor.values)
+                                                      : Quantisation.quantised(tensor, to: stored, axis: axis)
         }
         if precision != .fp32 { dict.metadata[ModelMetadata.precisionKey] = precision.rawValue }
         return dict
@@ -122,8 +129,9 @@ public final class Model: @unchecked Sendable {
     /// (with int8's scales), biases and lookup tables in float32.
     public var weightBytes: Int {
         config.tensors.reduce(0) { total, spec in
-            guard let axis = spec.outputAxis, precision != .fp32 else { return total + spec.elementCount * 4 }
-            return total + spec.elementCount * precision.elementBytes + (precision == .int8 ? spec.shape[axis] * 4 : 0)
+            let stored = spec.storedPrecision(precision)
+            guard let axis = spec.outputAxis, stored != .fp32 else { return total + spec.elementCount * 4 }
+            return total + spec.elementCount * stored.elementBytes + (stored == .int8 ? spec.shape[axis] * 4 : 0)
         }
     }
 

@@ -11,6 +11,13 @@ public struct TensorSpec: Sendable, Equatable {
     /// multiplies as a matrix (and so stores in the model's precision);
     /// nil for biases and lookup tables, which stay float32.
     public var outputAxis: Int? = nil
+    /// The network's output layer, stored at `MatrixPrecision.forOutputLayer`.
+    public var isOutputLayer = false
+
+    /// The precision this tensor is stored in when the model's is `precision`.
+    public func storedPrecision(_ precision: MatrixPrecision) -> MatrixPrecision {
+        outputAxis == nil ? .fp32 : isOutputLayer ? precision.forOutputLayer : precision
+    }
 
     public var elementCount: Int { shape.reduce(1, *) }
 }
@@ -36,9 +43,13 @@ public struct ConvSpec: Sendable, Equatable {
     /// A one-hot input conv, read as a table of columns rather than
     /// multiplied: its weight stays float32 in every precision.
     public let isLookupTable: Bool
+    /// The conv that computes the logits (see `MatrixPrecision.forOutputLayer`).
+    public let isOutputLayer: Bool
 
-    public init(_ prefix: String, _ kind: Kind, outputs: Int, inputs: Int, kernel: Int, isLookupTable: Bool = false) {
+    public init(_ prefix: String, _ kind: Kind, outputs: Int, inputs: Int, kernel: Int, isLookupTable: Bool = false,
+                isOutputLayer: Bool = false) {
         self.isLookupTable = isLookupTable
+        self.isOutputLayer = isOutputLayer
         self.prefix = prefix
         self.kind = kind
         self.outputs = outputs
@@ -55,7 +66,7 @@ public struct ConvSpec: Sendable, Equatable {
         let fanIn = (kind == .gatedTransposed ? outputs : inputs) * kernel
         func pair(_ stem: String) -> [TensorSpec] {
             [TensorSpec(name: "\(stem).weight", shape: weightShape, fanIn: fanIn,
-                        outputAxis: isLookupTable ? nil : kind == .gatedTransposed ? 1 : 0),
+                        outputAxis: isLookupTable ? nil : kind == .gatedTransposed ? 1 : 0, isOutputLayer: isOutputLayer),
              TensorSpec(name: "\(stem).bias", shape: [outputs], fanIn: fanIn)]
         }
         switch kind {
@@ -87,7 +98,7 @@ public struct TensorReader {
     public mutating func take(_ spec: TensorSpec) throws -> Tensor {
         let tensor = try takeAsStored(spec)
         guard let axis = spec.outputAxis else { return tensor }
-        return Quantisation.quantised(tensor, to: precision, axis: axis)
+        return Quantisation.quantised(tensor, to: spec.storedPrecision(precision), axis: axis)
     }
 
     private mutating func takeAsStored(_ spec: TensorSpec) throws -> Tensor {

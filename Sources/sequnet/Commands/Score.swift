@@ -62,13 +62,14 @@ struct Score: ParsableCommand {
 
         if json {
             let report = ScoreReport(bitsPerSample: bits, samples: scored, seconds: seconds, model: loaded.path,
-                                     architecture: type(of: model.config).architecture, wallSeconds: wall)
+                                     architecture: type(of: model.config).architecture, precision: model.precision.rawValue,
+                                     wallSeconds: wall)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(String(format: "%.4f bits/sample (%@ samples, %.2f s of audio, %@, %.2f s)",
-                         bits, grouped(scored), seconds, loaded.path, wall))
+            print(String(format: "%.4f bits/sample (%@ samples, %.2f s of audio, %@, %@ weights, %.2f s)",
+                         bits, grouped(scored), seconds, loaded.path, model.precision.rawValue, wall))
         }
     }
 
@@ -89,10 +90,12 @@ struct ScoreReport: Encodable {
     var seconds: Double
     var model: String
     var architecture: String
+    /// The weight precision the model ran in.
+    var precision: String
     var wallSeconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case bitsPerSample = "bits_per_sample", samples, seconds, model, architecture
+        case bitsPerSample = "bits_per_sample", samples, seconds, model, architecture, precision
         case wallSeconds = "wall_seconds"
     }
 }

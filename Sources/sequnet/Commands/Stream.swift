@@ -47,7 +47,8 @@ struct Stream: ParsableCommand {
         let sampler = sampling.makeSampler()
         Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "
                       + "from \(loaded.path): raw s16le, mono, \(rate) Hz")
-        guard let stream = model.makeStream(prompt: prompt, threads: threadOptions.threads, shouldStop: { Interrupt.requested }) else {
+        let batch = model.makeBatch(count: 1, threads: threadOptions.threads)
+        guard batch.prime(with: [prompt], shouldStop: { Interrupt.requested }) else {
             Console.error("stopped by \(Interrupt.signalName) while priming, before the first sample")
             return
         }
@@ -55,8 +56,8 @@ struct Stream: ParsableCommand {
         var progress = ProgressLine(label: "stream", total: count, sampleRate: rate)
         let result: GenerationResult
         do {
-            result = try generate(stream: stream, sampler: sampler, count: count, chunk: chunk,
-                                  to: sink, progress: &progress)
+            result = try generate(batch: batch, samplers: [sampler], count: count, chunk: chunk,
+                                  to: [sink], progress: &progress)
         } catch AudioError.outputClosed {
             if progress.enabled { Console.errorRaw("\n") }
             return   // the listener went away: a normal end for a stream

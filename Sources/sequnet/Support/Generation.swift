@@ -60,13 +60,17 @@ struct GenerationResult {
     var samplesPerSecond: Double { seconds > 0 ? Double(generated) / seconds : 0 }
 }
 
-/// The autoregressive loop: sample from the logits, emit, feed the sample
-/// back. Writes in chunks of `chunk` samples (the latency of a stream, the
-/// granularity of interruption). `count` nil runs until interrupted or the
-/// output closes.
-func generate(stream: StreamState, sampler: CategoricalSampler, count: Int?, chunk: Int,
-              to sink: SampleSink, progress: inout ProgressLine) throws -> GenerationResult {
-    var pcm = [Int16](repeating: 0, count: chunk)
+/// The autoregressive loop over a batch: each stream samples from its own
+/// logits with its own sampler, emits to its own sink, and the batch steps
+/// on all the samples at once. Writes in chunks of `chunk` samples (the
+/// latency of a stream, the granularity of interruption). `count` nil runs
+/// until interrupted or an output closes.
+func generate(batch: StreamBatch, samplers: [CategoricalSampler], count: Int?, chunk: Int,
+              to sinks: [SampleSink], progress: inout ProgressLine) throws -> GenerationResult {
+    let streams = batch.count
+    precondition(samplers.count == streams && sinks.count == streams)
+    var pcm = [[Int16]](repeating: [Int16](repeating: 0, count: chunk), count: streams)
+    var next = [Int](repeating: 0, count: streams)
     var done = 0
     var interrupted = false
     let start = now()
@@ -78,16 +82,19 @@ func generate(stream: StreamState, sampler: CategoricalSampler, count: Int?, chu
         // Every sample's logits are checked before sampling: a NaN would be
         // sampled as some class and go unnoticed as plausible noise.
         var produced = n
-        pcm.withUnsafeMutableBufferPointer { out in
-            for i in 0..<n {
-                guard allFinite(stream.logits) else { produced = i; return }
-                let cls = sampler.sample(stream.logits)
-                out[i] = pcmOfClass[cls]
-                if !(isLastChunk && i == n - 1) { stream.step(cls) }
+        chunkLoop: for i in 0..<n {
+            for b in 0..<streams {
+                let logits = batch.logits(b)
+                guard allFinite(logits) else { produced = i; break chunkLoop }
+                next[b] = samplers[b].sample(logits)
+                pcm[b][i] = pcmOfClass[next[b]]
             }
+            if !(isLastChunk && i == n - 1) { batch.step(next) }
         }
         // Whatever was sampled from good logits is kept, even on the way out.
-        try pcm.withUnsafeBufferPointer { try sink.write(UnsafeBufferPointer(rebasing: $0[0..<produced])) }
+        for b in 0..<streams {
+            try pcm[b].withUnsafeBufferPointer { try sinks[b].write(UnsafeBufferPointer(rebasing: $0[0..<produced])) }
+        }
         done += produced
         guard produced == n else {
             progress.finish(done: done)

@@ -107,7 +107,7 @@ extension SeqUNetConfig {
     /// Residual conv j of up block i, over concat(shortcut, upsampled).
     func upConv(_ i: Int, _ j: Int) -> ConvSpec { gated("upsampling_blocks.\(i).convs.\(j)", inputs: 2 * features) }
     func bottleneck(_ j: Int) -> ConvSpec { gated("bottlenecks.\(j)", inputs: features) }
-    var outputConv: ConvSpec { ConvSpec("output_conv.1", .plain, outputs: classes, inputs: features, kernel: 1) }
+    var outputConv: ConvSpec { ConvSpec("output_conv.1", .plain, outputs: classes, inputs: features, kernel: 1, isOutputLayer: true) }
 
     private func gated(_ prefix: String, inputs: Int) -> ConvSpec {
         ConvSpec(prefix, .gated, outputs: features, inputs: inputs, kernel: kernelSize)

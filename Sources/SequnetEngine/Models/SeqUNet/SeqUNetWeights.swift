@@ -48,7 +48,7 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
         bottleneck = try (0..<config.depth).map { try reader.gated(config.bottleneck($0)) }
         let output = try reader.conv(config.outputConv)
         outputMatrix = PackedMatrix(rowMajor: output.weight.values, rows: config.classes, columns: config.features,
-                                    precision: reader.precision)
+                                    precision: reader.precision.forOutputLayer)
         outputBias = FloatBuffer(output.bias.values)
         try reader.finish()
     }

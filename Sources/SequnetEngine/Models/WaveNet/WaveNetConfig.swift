@@ -124,7 +124,7 @@ extension WaveNetConfig {
         ConvSpec("skip_convs.\(l)", .plain, outputs: skipChannels, inputs: dilationChannels, kernel: 1)
     }
     var endConv1: ConvSpec { ConvSpec("end_conv_1", .plain, outputs: skipChannels, inputs: skipChannels, kernel: 1) }
-    var endConv2: ConvSpec { ConvSpec("end_conv_2", .plain, outputs: classes, inputs: skipChannels, kernel: 1) }
+    var endConv2: ConvSpec { ConvSpec("end_conv_2", .plain, outputs: classes, inputs: skipChannels, kernel: 1, isOutputLayer: true) }
 
     /// Every conv, in the order random weights draw them.
     var convs: [ConvSpec] {

@@ -62,7 +62,7 @@ public final class WaveNetWeights: NetworkWeights, @unchecked Sendable {
         let e1 = try reader.conv(config.endConv1), e2 = try reader.conv(config.endConv2)
         end1 = PackedMatrix(rowMajor: e1.weight.values, rows: s, columns: s, precision: reader.precision)
         end1Bias = FloatBuffer(e1.bias.values)
-        end2 = PackedMatrix(rowMajor: e2.weight.values, rows: classes, columns: s, precision: reader.precision)
+        end2 = PackedMatrix(rowMajor: e2.weight.values, rows: classes, columns: s, precision: reader.precision.forOutputLayer)
         end2Bias = FloatBuffer(e2.bias.values)
         try reader.finish()
     }

@@ -1,0 +1,112 @@
+/// Streams over one `Model` stepped together: each layer that ticks does one
+/// packed-matrix product over all of them, so the weights are read once per
+/// tick for the whole batch. The streams share the clock phase (priming
+/// aligns them) and nothing else: stream b computes exactly what a
+/// `StreamState` of its own computes, bit for bit.
+///
+/// ```swift
+/// let batch = model.makeBatch(count: 4)
+/// batch.prime(with: [[Int]]())                 // all from silence
+/// let samplers = (0..<4).map { CategoricalSampler(temperature: 1, seed: UInt64(7 + $0)) }
+/// var next = [Int](repeating: 0, count: 4)
+/// for _ in 0..<16_000 {
+///     for b in 0..<4 { next[b] = samplers[b].sample(batch.logits(b)) }
+///     batch.step(next)
+/// }
+/// ```
+public final class StreamBatch: @unchecked Sendable {
+    public let model: Model
+    /// Streams in the batch.
+    public let count: Int
+    let network: any NetworkState
+    /// The threads computing each step (nil: the caller's alone).
+    public let team: RowTeam?
+    /// The inputs of the next step, one per stream.
+    private let inputs: UnsafeMutablePointer<Int>
+    /// Number of inputs the network takes (inputs outside are clamped to the last).
+    let inputCount: Int
+    private let outputCount: Int
+
+    /// `count` streams over `model`, zeroed (prime them before reading
+    /// logits), each step computed by `threads` threads.
+    init(model: Model, count: Int, threads: Int = 1) {
+        precondition(count >= 1 && threads >= 1)
+        self.model = model
+        self.count = count
+        team = threads > 1 ? RowTeam(threads: threads) : nil
+        network = model.weights.makeState(batch: count, team: team)
+        inputs = .allocate(capacity: count)
+        inputs.initialize(repeating: 0, count: count)
+        outputCount = model.config.output.count
+        switch model.config.input {
+        case .oneHot(let n), .embedding(let n), .multiHot(let n): inputCount = n
+        }
+    }
+
+    deinit { inputs.deallocate() }
+
+    /// Stream `stream`'s outputs predicting its next step (logits for a
+    /// categorical output), valid after `prime` or `step`.
+    @inline(__always)
+    public func logits(_ stream: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: network.outputs + stream * outputCount, count: outputCount)
+    }
+
+    /// Starts every stream as the reference does from a prompt: its last
+    /// `inputSize` inputs, padded in front with the codec's padding input
+    /// (silence, for audio), with the clock set so that the last prompt
+    /// input closes a cycle. `prompts` holds one prompt per stream, or one
+    /// for all, or none (all padding). Every stream is fed `inputSize`
+    /// inputs, so their clocks agree whatever their prompts' lengths.
+    ///
+    /// `shouldStop` is asked every 1,024 steps; when it says yes, priming
+    /// ends there and returns false, and the batch is unusable until primed again.
+    @discardableResult
+    public func prime<C: Collection>(with prompts: [C], shouldStop: () -> Bool = { false }) -> Bool
+    where C.Element: BinaryInteger {
+        precondition(prompts.count <= 1 || prompts.count == count, "one prompt per stream, one for all, or none")
+        let config = model.config
+        let inputSize = config.inputSize, cycles = config.cycles
+        let kept = (0..<count).map { b -> [Int] in
+            prompts.isEmpty ? [] : prompts[prompts.count == 1 ? 0 : b].suffix(inputSize).map { Int($0) }
+        }
+        // The first primed input sits at n = -(inputSize-1) (mod cycles).
+        network.reset(phase: ((-(inputSize - 1)) % cycles + cycles) % cycles)
+        // Without a padding input only the prompts are fed, so they must agree in length.
+        let padding = model.codec.paddingInput
+        let steps = padding == nil ? kept[0].count : inputSize
+        precondition(padding != nil || kept.allSatisfy { $0.count == steps }, "prompts of one length without a padding input")
+        var next = [Int](repeating: padding ?? 0, count: count)
+        for t in 0..<steps {
+            if t & 1023 == 0 && shouldStop() { return false }
+            for b in 0..<count {
+                let offset = t - (steps - kept[b].count)
+                next[b] = offset >= 0 ? kept[b][offset] : padding ?? 0
+            }
+            step(next)
+        }
+        return true
+    }
+
+    /// Feeds one input per stream and updates every stream's logits. Allocates nothing.
+    @inline(__always)
+    public func step(_ next: UnsafeBufferPointer<Int>) {
+        precondition(next.count == count)
+        for b in 0..<count {
+            let input = next[b]
+            inputs[b] = input >= 0 && input < inputCount ? input : inputCount - 1
+        }
+        network.step(inputs)
+    }
+
+    /// `step` for an array of inputs, one per stream.
+    @inline(__always)
+    public func step(_ next: [Int]) { next.withUnsafeBufferPointer { step($0) } }
+
+    /// The slowest clock level that ticks at the next `step` (0 for a single
+    /// rate): that step computes levels 0 through this one.
+    public var nextTickLevel: Int { network.nextTickLevel }
+
+    /// Bytes of state of the whole batch (ring buffers, caches, scratch).
+    public var stateBytes: Int { network.stateBytes }
+}
