@@ -8,6 +8,7 @@
 # Writes docs/precision-table.md and the raw files under docs/precision/.
 #   scripts/precision_cost.sh            both parts
 #   SKIP_SCORE=1 scripts/precision_cost.sh   the fixtures only (seconds, no data needed)
+#   RESCORE=1 scripts/precision_cost.sh      score again even where a score is written
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-/usr/bin/python3}
@@ -34,14 +35,18 @@ if [ -z "${SKIP_SCORE:-}" ]; then
   [ -f data/test.u8 ] || { echo "precision_cost.sh: data/test.u8 is missing: run 'make data' first" >&2; exit 1; }
   # The exact test classes, decoded losslessly to a float WAV (as scripts/score_models.sh does).
   [ -f data/test.wav ] || "$python" tools/u8_to_wav.py data/test.u8 data/test.wav
+  # Two runs at a time, one per core. A score already written is kept unless RESCORE=1.
+  running=0
   for model in sequnet-piano wavenet-piano; do
-    # Two precisions at a time, one per core.
     for p in "${precisions[@]}"; do
-      "$bin" score -m "models/$model.safetensors" --precision "$p" data/test.wav --json > "$out/$model.$p.score.json" &
-      [ "$p" = bf16 ] && wait
+      file="$out/$model.$p.score.json"
+      [ -s "$file" ] && [ -z "${RESCORE:-}" ] && continue
+      "$bin" score -m "models/$model.safetensors" --precision "$p" data/test.wav --json > "$file" &
+      running=$((running + 1))
+      if [ "$running" -eq 2 ]; then wait; running=0; fi
     done
-    wait
   done
+  wait
 fi
 
 "$python" - "$out" "$logits" "${SKIP_SCORE:-}" > docs/precision-table.md <<'PY'

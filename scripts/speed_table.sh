@@ -2,7 +2,8 @@
 # The README's speed table: for each model, in one run, the Swift engine, the
 # bare-sgemv replay of its layer schedule (both from `sequnet bench`) and our
 # PyTorch reference's own streaming step (tools/torch_stream_bench.py).
-# One thread, fp32, batch 1. Writes docs/speed-table.md and the raw JSON.
+# One thread, fp32, batch 1. Writes docs/speed-table.md and the raw JSON; then
+# scripts/precision_speed.sh writes the precision and threads table.
 #   scripts/speed_table.sh [REPEATS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,3 +60,4 @@ done
   echo "Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), with \`scripts/speed_table.sh $repeats\`."
 } >> docs/speed-table.md
 cat docs/speed-table.md
+scripts/precision_speed.sh "$repeats"
