@@ -1,0 +1,52 @@
+import Foundation
+import XCTest
+
+/// Issue 15, part one: `generate --streams N` steps N streams as one batch,
+/// and stream i is the same bytes as generating it alone with seed S+i-1.
+final class StreamsCLITests: XCTestCase {
+    let tiny = CLI.fixture("checkpoints/tiny_sequnet_c4_l2_d1_k3.safetensors")
+    var scratch: URL!
+
+    override func setUpWithError() throws { scratch = try CLI.temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
+    func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+    func generate(_ arguments: [String]) throws {
+        let result = try CLI.run(["generate", "-m", tiny, "--samples", "3000"] + arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+    }
+
+    func bytes(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(name))) }
+
+    func testEachStreamOfABatchIsTheFileGeneratedAloneWithItsSeed() throws {
+        try generate(["--streams", "3", "--seed", "10", "-o", path("out.wav")])
+        for i in 1...3 {
+            try generate(["--seed", String(9 + i), "-o", path("alone-\(i).wav")])
+            XCTAssertEqual(try bytes("out-\(i).wav"), try bytes("alone-\(i).wav"), "stream \(i)")
+        }
+        XCTAssertNotEqual(try bytes("out-1.wav"), try bytes("out-2.wav"))
+        // A %d pattern names the files instead.
+        try generate(["--streams", "2", "--seed", "10", "-o", path("take%d.wav")])
+        XCTAssertEqual(try bytes("take2.wav"), try bytes("out-2.wav"))
+    }
+
+    func testPromptsGoOnePerStreamOrOneForAll() throws {
+        // Two prompts of different lengths, from the tiny model's own output.
+        try generate(["--seed", "1", "-o", path("p1.wav")])
+        let short = try CLI.run(["generate", "-m", tiny, "--samples", "700", "--seed", "2", "-o", path("p2.wav")])
+        XCTAssertEqual(short.status, 0, short.stderr)
+        try generate(["--streams", "2", "--seed", "5", "--prompt", path("p1.wav"), "--prompt", path("p2.wav"), "-o", path("b.wav")])
+        try generate(["--seed", "5", "--prompt", path("p1.wav"), "-o", path("a1.wav")])
+        try generate(["--seed", "6", "--prompt", path("p2.wav"), "-o", path("a2.wav")])
+        XCTAssertEqual(try bytes("b-1.wav"), try bytes("a1.wav"))
+        XCTAssertEqual(try bytes("b-2.wav"), try bytes("a2.wav"))
+        try generate(["--streams", "2", "--seed", "5", "--prompt", path("p2.wav"), "-o", path("c.wav")])
+        XCTAssertEqual(try bytes("c-2.wav"), try bytes("a2.wav"), "one prompt for all, stream 2 seeded 6")
+
+        let wrong = try CLI.run(["generate", "-m", tiny, "--streams", "3", "--prompt", path("p1.wav"), "--prompt", path("p2.wav"),
+                                 "-o", path("x.wav")])
+        assertOneLineError(wrong, mentions: "give --prompt once for all streams or 3 times, not 2")
+        let stdout = try CLI.run(["generate", "-m", tiny, "--streams", "2", "-o", "-"])
+        assertOneLineError(stdout, mentions: "with --streams, -o must name files")
+    }
+}
