@@ -31,8 +31,10 @@ public struct BenchReport: Encodable, Sendable {
     public var precision: String
     /// Threads computing each stream's steps.
     public var threads: Int
-    /// Independent streams measured at once (each with `threads` threads).
+    /// Streams stepped together as one batch.
     public var streams: Int
+    /// Independent batches measured at once, each on its own thread(s).
+    public var independent: Int
     /// The kernel build that ran ("avx2", "avx512").
     public var kernelPath: String
     public var samplesTimed: Int
@@ -67,7 +69,7 @@ public struct BenchReport: Encodable, Sendable {
     public var machine: String
 
     enum CodingKeys: String, CodingKey {
-        case model, architecture, parameters, precision, threads, streams, repeats, kernels, machine
+        case model, architecture, parameters, precision, threads, streams, independent, repeats, kernels, machine
         case kernelPath = "kernel_path"
         case samplesTimed = "samples_timed"
         case samplesPerSecond = "samples_per_second"

@@ -8,9 +8,11 @@ public struct BenchOptions: Sendable {
     public var samples: Int?
     /// Timed repeats; the median repeat is reported.
     public var repeats = 3
-    /// Independent streams, each on its own thread(s), sharing one set of weights.
+    /// Streams stepped together as one batch (each layer one product for all).
     public var streams = 1
-    /// Threads computing each stream's steps (sharing every product's rows).
+    /// Independent batches, each on its own thread(s), sharing one set of weights.
+    public var independent = 1
+    /// Threads computing each batch's steps (sharing every product's rows).
     public var threadsPerStream = 1
     /// Also time the bare-sgemv replay of the layer schedule.
     public var replay = true
@@ -41,7 +43,8 @@ public enum BenchRunner {
         var input = model.codec.paddingInput ?? 0
         for _ in 0..<warmupSamples { probe.step(input); input = argmax(probe.logits) }
         let roughRate = Double(warmupSamples) / max(MonotonicClock.seconds() - warmStart, 1e-9)
-        var n = options.samples ?? Int(roughRate * 3)
+        // About 3 s of one stream's work, spread over the batch.
+        var n = options.samples ?? Int(roughRate * 3) / options.streams
         n = max(cycles, (n + cycles - 1) / cycles * cycles)
 
         let streams = measureStreams(model: model, samples: n, options: options)
@@ -49,9 +52,9 @@ public enum BenchRunner {
         for s in streams { histogram.add(s.histogram) }
         let repeats = options.repeats
         let samplesPerSecond = (0..<repeats).map { r in
-            streams.reduce(0.0) { $0 + Double(n) / $1.seconds[r] }
+            streams.reduce(0.0) { $0 + Double(n * options.streams) / $1.seconds[r] }
         }.sorted()[repeats / 2]
-        let perStream = samplesPerSecond / Double(options.streams)
+        let perStream = samplesPerSecond / Double(options.streams * options.independent)
         let rate = model.codec.stepsPerSecond
 
         let bound = BandwidthBound(model.weightReads)
@@ -59,6 +62,7 @@ public enum BenchRunner {
         let report = BenchReport(
             model: label, architecture: type(of: config).architecture, parameters: model.parameterCount,
             precision: model.precision.rawValue, threads: options.threadsPerStream, streams: options.streams,
+            independent: options.independent,
             kernelPath: KernelPath.active.rawValue, samplesTimed: n, repeats: repeats,
             warmupSamples: warmupSamples, stepsPerSecondOfRealTime: rate,
             realTimeFactor: rate.map { perStream / Double($0) },
@@ -97,13 +101,14 @@ public enum BenchRunner {
             var items: [StreamTiming]
             init(_ n: Int) { items = [StreamTiming](repeating: StreamTiming(), count: n) }
         }
-        let results = Slots(options.streams)
+        let results = Slots(options.independent)
         let lock = NSLock()
         let group = DispatchGroup()
-        for t in 0..<options.streams {
+        for t in 0..<options.independent {
             group.enter()
             let thread = Thread {
-                let result = timeStream(model: model, samples: n, repeats: options.repeats, threads: options.threadsPerStream)
+                let result = timeStream(model: model, samples: n, repeats: options.repeats, streams: options.streams,
+                                        threads: options.threadsPerStream)
                 lock.lock(); results.items[t] = result; lock.unlock()
                 group.leave()
             }
@@ -114,22 +119,24 @@ public enum BenchRunner {
         return results.items
     }
 
-    /// One stream, fed its own argmax, every step timed.
-    private static func timeStream(model: Model, samples n: Int, repeats: Int, threads: Int) -> StreamTiming {
+    /// One batch of `streams`, each fed its own argmax, every step timed.
+    private static func timeStream(model: Model, samples n: Int, repeats: Int, streams: Int, threads: Int) -> StreamTiming {
         let levels = model.config.timeScales
         var result = StreamTiming()
         result.tickNanos = [UInt64](repeating: 0, count: levels)
         result.tickCounts = [Int](repeating: 0, count: levels)
         result.stepTimes = [Double](repeating: 0, count: n)
-        let stream = model.makeStream(threads: threads)
-        var input = model.codec.paddingInput ?? 0
+        let batch = model.makeBatch(count: streams, threads: threads)
+        batch.prime(with: [[Int]]())
+        // Different first inputs, so the streams' paths differ.
+        var inputs = (0..<streams).map { ((model.codec.paddingInput ?? 0) + $0) % batch.inputCount }
         for r in 0..<repeats {
             let start = MonotonicClock.nanoseconds()
             var before = start
             for i in 0..<n {
-                let level = stream.nextTickLevel
-                stream.step(input)
-                input = argmax(stream.logits)
+                let level = batch.nextTickLevel
+                batch.step(inputs)
+                for b in 0..<streams { inputs[b] = argmax(batch.logits(b)) }
                 let after = MonotonicClock.nanoseconds()
                 let took = after - before
                 before = after

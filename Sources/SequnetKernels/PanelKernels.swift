@@ -160,6 +160,60 @@ private struct Sums {
     }
 }
 
+#if SEQUNET_AVX512
+/// Four streams' running sums over one panel (two 16-wide vectors per
+/// parity each): the batched product's inner block.
+private struct SumsOfFour {
+    var s0 = Sums(), s1 = Sums(), s2 = Sums(), s3 = Sums()
+
+    /// Adds columns `first..<end`, stream k's column j times `x[k * stride + j - first]`,
+    /// in exactly the order `Sums.add` takes for one stream.
+    @inline(__always)
+    mutating func add<E: PanelElement>(_: E.Type, _ raw: UnsafeRawPointer, columns first: Int, _ end: Int,
+                                       _ x: UnsafePointer<Float>, _ stride: Int) {
+        let x0 = x, x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride
+        var offset = first * E.columnBytes
+        var j = 0
+        let count = end - first
+        while j + 1 < count {
+            let next = offset + E.columnBytes
+            let ea = E.load(raw, offset, part: 0), eb = E.load(raw, offset, part: 1)
+            let oa = E.load(raw, next, part: 0), ob = E.load(raw, next, part: 1)
+            @inline(__always)
+            func step(_ sums: inout Sums, _ x: UnsafePointer<Float>) {
+                let xa = Lanes(repeating: x[j]), xb = Lanes(repeating: x[j + 1])
+                sums.even.0.addProduct(xa, ea)
+                sums.even.1.addProduct(xa, eb)
+                sums.odd.0.addProduct(xb, oa)
+                sums.odd.1.addProduct(xb, ob)
+            }
+            step(&s0, x0); step(&s1, x1); step(&s2, x2); step(&s3, x3)
+            offset += 2 * E.columnBytes
+            j += 2
+        }
+        if j < count {
+            let ea = E.load(raw, offset, part: 0), eb = E.load(raw, offset, part: 1)
+            @inline(__always)
+            func step(_ sums: inout Sums, _ x: UnsafePointer<Float>) {
+                let xa = Lanes(repeating: x[j])
+                sums.even.0.addProduct(xa, ea)
+                sums.even.1.addProduct(xa, eb)
+            }
+            step(&s0, x0); step(&s1, x1); step(&s2, x2); step(&s3, x3)
+        }
+    }
+
+    @inline(__always)
+    func store(into y: UnsafeMutablePointer<Float>, _ yStride: Int, row0: Int, rows: Int,
+               scales: UnsafePointer<Float>?, bias: UnsafePointer<Float>?) {
+        s0.store(into: y, row0: row0, rows: rows, scales: scales, bias: bias)
+        s1.store(into: y + yStride, row0: row0, rows: rows, scales: scales, bias: bias)
+        s2.store(into: y + 2 * yStride, row0: row0, rows: rows, scales: scales, bias: bias)
+        s3.store(into: y + 3 * yStride, row0: row0, rows: rows, scales: scales, bias: bias)
+    }
+}
+#endif
+
 /// The weight formats, by the code `multiplyPanels` takes.
 public enum PanelFormat {
     public static let fp32 = 0, bf16 = 1, int8 = 2
@@ -182,7 +236,22 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
         var panel = elements + firstPanel * panelBytes
         for p in firstPanel..<endPanel {
             let row0 = p * panelRows
-            for b in 0..<batch {
+            var b = 0
+            #if SEQUNET_AVX512
+            // Four streams at a time: each weight vector loaded (and widened)
+            // once feeds four streams' sums, each stream's sums the same
+            // chain of multiply-adds as alone. Needs 16 accumulators, which
+            // AVX-512's 32 registers hold and AVX2's 16 do not.
+            while b + 4 <= batch {
+                var group = SumsOfFour()
+                group.add(e, panel, columns: 0, split, x0 + b * x0Stride, x0Stride)
+                if split < columns { group.add(e, panel, columns: split, columns, x1 + b * x1Stride, x1Stride) }
+                group.store(into: y + b * yStride, yStride, row0: row0, rows: rows, scales: scales, bias: bias)
+                b += 4
+            }
+            #endif
+            while b < batch {
+                defer { b += 1 }
                 // One panel stays in cache across the batch.
                 var sums = Sums()
                 sums.add(e, panel, columns: 0, split, x0 + b * x0Stride)

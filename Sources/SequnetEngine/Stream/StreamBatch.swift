@@ -24,7 +24,7 @@ public final class StreamBatch: @unchecked Sendable {
     /// The inputs of the next step, one per stream.
     private let inputs: UnsafeMutablePointer<Int>
     /// Number of inputs the network takes (inputs outside are clamped to the last).
-    let inputCount: Int
+    public let inputCount: Int
     private let outputCount: Int
 
     /// `count` streams over `model`, zeroed (prime them before reading

@@ -36,9 +36,13 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Timed repeats; the median repeat is reported.", valueName: "R"))
     var repeats: Int = 3
 
-    @Option(help: ArgumentHelp("Independent streams measured at once, each on its own thread(s), sharing one set of weights.",
+    @Option(help: ArgumentHelp("Streams stepped together as one batch: each layer reads its weights once per tick for all of them.",
                                valueName: "S"))
     var streams: Int = 1
+
+    @Option(help: ArgumentHelp("Independent batches measured at once, each on its own thread(s), sharing one set of weights.",
+                               valueName: "K"))
+    var independent: Int = 1
 
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -72,6 +76,7 @@ struct Bench: ParsableCommand {
         }
         guard (1...64).contains(repeats) else { throw ValidationError("--repeats must be 1...64, got \(repeats)") }
         guard (1...256).contains(streams) else { throw ValidationError("--streams must be 1...256, got \(streams)") }
+        guard (1...64).contains(independent) else { throw ValidationError("--independent must be 1...64, got \(independent)") }
     }
 
     func run() throws {
@@ -82,6 +87,7 @@ struct Bench: ParsableCommand {
         options.samples = samples
         options.repeats = repeats
         options.streams = streams
+        options.independent = independent
         options.threadsPerStream = threadOptions.threads
         options.replay = !noReplay
         options.kernels = kernels
@@ -121,10 +127,10 @@ struct Bench: ParsableCommand {
         let plural = { (n: Int, word: String) in "\(n) \(word)\(n == 1 ? "" : "s")" }
         var rows: [(String, String)] = [
             ("model", "\(r.model), \(grouped(r.parameters)) parameters"),
-            ("setup", "\(r.precision) weights, \(r.kernelPath) kernels, batch 1, \(plural(r.streams, "stream")) with \(plural(r.threads, "thread")) each, \(grouped(r.samplesTimed)) samples x \(r.repeats) repeats after \(grouped(r.warmupSamples)) warm-up, \(r.machine)"),
+            ("setup", "\(r.precision) weights, \(r.kernelPath) kernels, \(r.independent > 1 ? "\(r.independent) independent batches of " : "")\(r.streams == 1 ? "1 stream" : "a batch of \(r.streams) streams") on \(plural(r.threads, "thread"))\(r.independent > 1 ? " each" : ""), \(grouped(r.samplesTimed)) samples x \(r.repeats) repeats after \(grouped(r.warmupSamples)) warm-up, \(r.machine)"),
             ("speed", "\(grouped(Int(perStream))) samples/s per stream"
                 + (r.realTimeFactor.map { String(format: " (%.2fx real time at %d Hz)", $0, r.stepsPerSecondOfRealTime ?? 0) } ?? "")
-                + (r.streams > 1 ? ", \(grouped(Int(r.samplesPerSecond))) samples/s in all" : "")),
+                + (r.streams * r.independent > 1 ? ", \(grouped(Int(r.samplesPerSecond))) samples/s in all" : "")),
         ]
         if let replay = r.replaySamplesPerSecond, let ratio = r.engineOverReplay {
             rows.append(("sgemv replay", String(format: "%@ samples/s (engine/replay %.2fx)", grouped(Int(replay)), ratio)))
