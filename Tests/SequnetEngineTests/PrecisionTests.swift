@@ -95,6 +95,22 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    func testInt8ScalesAlongAnAxisOfSizeOneReadBack() throws {
+        var dict = StateDict(format: .safetensors)
+        let t = Quantisation.quantised(Tensor(shape: [4, 1, 3], values: (0..<12).map { Float($0) - 5.5 }), to: .int8, axis: 1)
+        dict.set("w", t)
+        let back = try encodeSafetensors(dict).withUnsafeBytes { try readCheckpoint(bytes: $0) }
+        XCTAssertEqual(back.tensors["w"]?.values, t.values)
+        XCTAssertEqual(back.tensors["w"]?.scales, t.scales)
+    }
+
+    func testAnInt8TensorWhoseScaleNameIsTakenIsNotWritten() {
+        var dict = StateDict(format: .safetensors)
+        dict.set("w", Quantisation.quantised(Tensor(shape: [2, 2], values: [1, -2, 3, 4]), to: .int8, axis: 0))
+        dict.set("w_scale", Tensor(shape: [2], values: [1, 1]))
+        XCTAssertThrowsError(try encodeSafetensors(dict)) { XCTAssertTrue("\($0)".contains("is taken"), "\($0)") }
+    }
+
     /// `convert --precision`: the stored file makes exactly the model the
     /// original makes when loaded in that precision, and converting it again
     /// changes nothing.

@@ -119,8 +119,9 @@ func readSafetensors(_ bytes: UnsafeRawBufferPointer) throws -> StateDict {
         guard let scale = scaleTensors[scaleName] else {
             throw bad("int8 tensor \(quoted(e.name)) has no float32 scales \(quoted(scaleName))")
         }
-        // The one axis the scales run along; a size-1 axis may hold them too.
-        let axis = scale.shape.firstIndex(where: { $0 != 1 }) ?? 0
+        // The one axis the scales run along. All-ones scales (one scale) run
+        // along an axis of size 1, if the tensor has one.
+        let axis = scale.shape.firstIndex(where: { $0 != 1 }) ?? e.shape.firstIndex(of: 1) ?? 0
         guard !e.shape.isEmpty, scale.shape.count == e.shape.count, scale.shape[axis] == e.shape[axis],
               scale.shape.indices.allSatisfy({ $0 == axis || scale.shape[$0] == 1 }) else {
             throw bad("scales \(quoted(scaleName)) \(scale.shape) do not broadcast along one axis of \(quoted(e.name)) \(e.shape)")
@@ -184,6 +185,10 @@ func encodeSafetensors(_ dict: StateDict) throws -> [UInt8] {
         }
         entries.append((name, t))
         if t.dtype == .int8, let scales = t.scales, let axis = t.scaleAxis {
+            guard dict.tensors[name + int8ScaleSuffix] == nil else {
+                throw CheckpointError.invalidTensor(name: name + int8ScaleSuffix,
+                                                   reason: "the name of \(quoted(name))'s int8 scales is taken by another tensor")
+            }
             var shape = [Int](repeating: 1, count: t.shape.count)
             shape[axis] = scales.count
             entries.append((name + int8ScaleSuffix, Tensor(shape: shape, values: scales)))

@@ -29,7 +29,7 @@ public struct GatedLayerWeights: @unchecked Sendable {
 
     /// Floats of pre-activation one stream needs for a layer of `units` x `channels`.
     static func preActivationFloats(channels: Int, units: Int = 1) -> Int {
-        units * (channels + group - 1) / group * 2 * group
+        units * ((channels + group - 1) / group) * 2 * group
     }
 
     /// `stacked` is row-major `[units * 2 * channels, columns]`: per unit,

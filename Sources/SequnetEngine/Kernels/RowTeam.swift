@@ -98,7 +98,13 @@ public final class RowTeam: @unchecked Sendable {
             pthread_mutex_unlock(mutex)
         }
         product.run(panels: Self.share(0, of: threads, panels: panels))
-        while remaining.load(ordering: .acquiring) > 0 {}
+        // A worker normally finishes within microseconds; if it has lost its
+        // core (more threads than cores), give the core back while waiting.
+        var spins = 0
+        while remaining.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins >= 1 << 14 { sched_yield() }
+        }
     }
 
     private func work(index: Int) {

@@ -104,9 +104,15 @@ public final class Model: @unchecked Sendable {
     /// of it, then its tensors under the reference names with sequnet's
     /// metadata, the matrix weights stored in `precision` (bf16, or int8
     /// codes with one float32 scale per output channel, `NAME_scale`). That
-    /// is exactly the rounding a load in `precision` applies, so the file
-    /// loads into the same model as the original, and converting a
-    /// converted file again changes nothing.
+    /// is the rounding a load in `precision` applies first, so the file
+    /// loads into the same model as the original loaded in `precision`, and
+    /// converting a converted file again changes nothing. (The packed
+    /// matrices then take one scale per packed row. Where a row is one
+    /// output channel the codes stay the same; the upsampling layer's rows
+    /// hold half of a channel's taps and WaveNet's combined skip matrix joins
+    /// every layer's channel, so there the codes are rounded again to the
+    /// row's own scale: within one step of the original weight, and the
+    /// same on every load.)
     public static func convertedStateDict(_ source: StateDict, hyperparameters: [String: Int] = [:],
                                           precision: MatrixPrecision) throws -> StateDict {
         let model = try Model(stateDict: source, hyperparameters: hyperparameters, precision: .fp32)
