@@ -65,6 +65,11 @@ public struct BenchReport: Encodable, Sendable {
     public var replaySamplesPerSecond: Double?
     public var engineOverReplay: Double?
     public var kernels: [KernelTiming]?
+    /// `--prompt-samples`: the prompt length timed, the prompt steps primed
+    /// per second, and the time from the start of priming to the first sample.
+    public var promptSamples: Int?
+    public var prefillSamplesPerSecond: Double?
+    public var timeToFirstSampleMs: Double?
     /// "AMD EPYC ..., 2 cores".
     public var machine: String
 
@@ -88,6 +93,8 @@ public struct BenchReport: Encodable, Sendable {
         case bandwidthByPeriod = "bandwidth_by_period"
         case replaySamplesPerSecond = "replay_samples_per_second"
         case engineOverReplay = "engine_over_replay"
+        case promptSamples = "prompt_samples", prefillSamplesPerSecond = "prefill_samples_per_second"
+        case timeToFirstSampleMs = "time_to_first_sample_ms"
     }
 
     /// The report as one line of JSON, keys sorted.

@@ -18,6 +18,8 @@ public struct BenchOptions: Sendable {
     public var replay = true
     /// Also time each matrix shape with the panel kernel and with sgemv.
     public var kernels = false
+    /// Also time priming from a prompt of this many steps (nil: not timed).
+    public var promptSamples: Int?
 
     public init() {}
 }
@@ -57,6 +59,7 @@ public enum BenchRunner {
         let perStream = samplesPerSecond / Double(options.streams * options.independent)
         let rate = model.codec.stepsPerSecond
 
+        let priming = options.promptSamples.map { measurePriming(model: model, promptSamples: $0, options: options) }
         let bound = BandwidthBound(model.weightReads)
         let replay = options.replay ? measureReplay(model: model, samples: n, repeats: repeats) : nil
         let report = BenchReport(
@@ -81,6 +84,8 @@ public enum BenchRunner {
             },
             replaySamplesPerSecond: replay, engineOverReplay: replay.map { perStream / $0 },
             kernels: options.kernels ? SGEMVReplay(model: model).compareKernels() : nil,
+            promptSamples: options.promptSamples, prefillSamplesPerSecond: priming?.stepsPerSecond,
+            timeToFirstSampleMs: priming.map { $0.seconds * 1000 },
             machine: machineSummary())
         return BenchMeasurement(report: report, latencyHistogram: histogram)
     }
@@ -157,6 +162,23 @@ public enum BenchRunner {
             let nanos = streams.reduce(UInt64(0)) { $0 + $1.tickNanos[level] }
             return count > 0 ? .init(level: level, meanUs: Double(nanos) / Double(count) / 1000, count: count) : nil
         }
+    }
+
+    /// Priming a batch from a prompt of `promptSamples` steps (a fixed
+    /// pattern), median of `repeats`: the time from the start of priming to
+    /// the first sample's distribution, and the prompt steps per second.
+    private static func measurePriming(model: Model, promptSamples: Int, options: BenchOptions)
+        -> (seconds: Double, stepsPerSecond: Double) {
+        let prompt = (0..<promptSamples).map { 96 + ($0 * 37) % 64 }
+        let batch = model.makeBatch(count: options.streams, threads: options.threadsPerStream)
+        let times = (0..<options.repeats).map { _ -> Double in
+            let start = MonotonicClock.seconds()
+            batch.prime(with: [prompt])
+            return MonotonicClock.seconds() - start
+        }.sorted()
+        let median = times[times.count / 2]
+        // Priming feeds the input size (the prompt's tail, padded in front).
+        return (median, Double(min(promptSamples, model.config.inputSize)) / median)
     }
 
     /// Samples/s of the bare-sgemv replay (median of `repeats`), one thread.

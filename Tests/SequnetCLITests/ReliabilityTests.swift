@@ -6,12 +6,13 @@ import XCTest
 /// stderr naming what is wrong, nothing else on stdout, and an exit status
 /// in 1...127 (never a death by signal). Runs of the real binary.
 /// `announced`: the command may first have said what it started (generate
-/// and stream print one such line before the work that fails).
+/// and stream print one such line before the work that fails, and, once
+/// primed, a "first sample after ..." line).
 func assertOneLineError(_ result: CLI.Result, mentions phrase: String, _ what: String = "", announced: Bool = false,
                         file: StaticString = #filePath, line: UInt = #line) {
     let context = what.isEmpty ? result.stderr : "\(what): \(result.stderr)"
     XCTAssertTrue((1...127).contains(result.status), "status \(result.status) for \(context)", file: file, line: line)
-    let lines = result.stderrLines
+    let lines = result.stderrLines.filter { !(announced && $0.hasPrefix("first sample after ")) }
     XCTAssertEqual(lines.count, announced ? 2 : 1, context, file: file, line: line)
     XCTAssertEqual(lines.filter { $0.hasPrefix("error: ") }.count, 1, context, file: file, line: line)
     XCTAssertTrue(lines.last?.hasPrefix("error: ") ?? false, context, file: file, line: line)

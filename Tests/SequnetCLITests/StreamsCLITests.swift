@@ -49,4 +49,21 @@ final class StreamsCLITests: XCTestCase {
         let stdout = try CLI.run(["generate", "-m", tiny, "--streams", "2", "-o", "-"])
         assertOneLineError(stdout, mentions: "with --streams, -o must name files")
     }
+
+    func testTimeToTheFirstSampleIsReported() throws {
+        let result = try CLI.run(["generate", "-m", tiny, "--samples", "100", "-o", path("x.wav")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderrLines.contains { $0.hasPrefix("first sample after ") && $0.contains("ms (priming ") },
+                      result.stderr)
+        let bench = try CLI.run(["bench", "-m", tiny, "--prompt-samples", "500", "--streams", "2", "--samples", "256",
+                                 "--repeats", "1", "--no-replay", "--json"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: bench.stdout) as? [String: Any])
+        XCTAssertEqual(report["prompt_samples"] as? Int, 500)
+        XCTAssertGreaterThan(try XCTUnwrap(report["time_to_first_sample_ms"] as? Double), 0)
+        XCTAssertGreaterThan(try XCTUnwrap(report["prefill_samples_per_second"] as? Double), 0)
+        XCTAssertEqual(report["streams"] as? Int, 2)
+        let perStream = try XCTUnwrap(report["samples_per_second_per_stream"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(report["samples_per_second"] as? Double), 2 * perStream, accuracy: perStream * 1e-9)
+    }
 }

@@ -52,6 +52,11 @@ struct Bench: ParsableCommand {
           help: "Measure a model over the default stream limits (see `sequnet help generate`), up to half the machine's memory.")
     var allowLargeModel = false
 
+    @Option(name: .customLong("prompt-samples"),
+            help: ArgumentHelp("Also time priming from a prompt of N samples: prompt samples/s and time to the first sample.",
+                               valueName: "N"))
+    var promptSamples: Int?
+
     @Flag(help: "Skip the sgemv replay.")
     var noReplay = false
 
@@ -74,6 +79,9 @@ struct Bench: ParsableCommand {
         if let samples, !(1...100_000_000).contains(samples) {
             throw ValidationError("--samples must be 1...100000000, got \(samples)")
         }
+        if let promptSamples, !(1...100_000_000).contains(promptSamples) {
+            throw ValidationError("--prompt-samples must be 1...100000000, got \(promptSamples)")
+        }
         guard (1...64).contains(repeats) else { throw ValidationError("--repeats must be 1...64, got \(repeats)") }
         guard (1...256).contains(streams) else { throw ValidationError("--streams must be 1...256, got \(streams)") }
         guard (1...64).contains(independent) else { throw ValidationError("--independent must be 1...64, got \(independent)") }
@@ -88,6 +96,7 @@ struct Bench: ParsableCommand {
         options.repeats = repeats
         options.streams = streams
         options.independent = independent
+        options.promptSamples = promptSamples
         options.threadsPerStream = threadOptions.threads
         options.replay = !noReplay
         options.kernels = kernels
@@ -132,6 +141,10 @@ struct Bench: ParsableCommand {
                 + (r.realTimeFactor.map { String(format: " (%.2fx real time at %d Hz)", $0, r.stepsPerSecondOfRealTime ?? 0) } ?? "")
                 + (r.streams * r.independent > 1 ? ", \(grouped(Int(r.samplesPerSecond))) samples/s in all" : "")),
         ]
+        if let prompt = r.promptSamples, let rate = r.prefillSamplesPerSecond, let first = r.timeToFirstSampleMs {
+            rows.append(("priming", String(format: "a %@-sample prompt: first sample after %.1f ms (%@ prompt samples/s, by stepping)",
+                                           grouped(prompt), first, grouped(Int(rate)))))
+        }
         if let replay = r.replaySamplesPerSecond, let ratio = r.engineOverReplay {
             rows.append(("sgemv replay", String(format: "%@ samples/s (engine/replay %.2fx)", grouped(Int(replay)), ratio)))
         }

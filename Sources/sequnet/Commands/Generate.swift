@@ -90,12 +90,14 @@ struct Generate: ParsableCommand {
 
         // Priming a large model takes seconds: a signal stops it too, and the
         // WAVs keep what was written (here, nothing but their headers).
+        let primingStart = now()
         let batch = model.makeBatch(count: streams, threads: threadOptions.threads)
         guard batch.prime(with: streamPrompts, shouldStop: { Interrupt.requested }) else {
             for sink in sinks { try sink.finish() }
             Console.error("interrupted while priming: wrote 0 samples to \(paths.joined(separator: ", "))")
             throw ExitCode(1)
         }
+        Console.error(firstSampleLine(seconds: now() - primingStart, primedSteps: model.config.inputSize))
         for (p, sink) in zip(streamPrompts, sinks) { try writeClasses(p, to: sink) }
         var progress = ProgressLine(label: "generate", total: count, sampleRate: rate)
         let result: GenerationResult

@@ -47,11 +47,13 @@ struct Stream: ParsableCommand {
         let sampler = sampling.makeSampler()
         Console.error("streaming \(count.map { "\(grouped($0)) samples" } ?? "until stopped") with \(loaded.summary) "
                       + "from \(loaded.path): raw s16le, mono, \(rate) Hz")
+        let primingStart = now()
         let batch = model.makeBatch(count: 1, threads: threadOptions.threads)
         guard batch.prime(with: [prompt], shouldStop: { Interrupt.requested }) else {
             Console.error("stopped by \(Interrupt.signalName) while priming, before the first sample")
             return
         }
+        Console.error(firstSampleLine(seconds: now() - primingStart, primedSteps: model.config.inputSize))
         let sink = RawSink(.standardOutput())
         var progress = ProgressLine(label: "stream", total: count, sampleRate: rate)
         let result: GenerationResult
