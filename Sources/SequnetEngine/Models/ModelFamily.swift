@@ -123,6 +123,16 @@ public protocol NetworkWeights: AnyObject, Sendable {
     var multiplyAddsPerStep: Double { get }
 }
 
+extension NetworkState {
+    /// Primes from known inputs in one pass instead of `steps` steps: what
+    /// `reset(phase: startPhase)` and stepping `inputs` (`steps` per stream,
+    /// stream after stream, each in range) would leave. Returns true when
+    /// done, false if `shouldStop` (asked between layers) stopped it (the
+    /// state is then unusable until primed again), and nil if the family
+    /// cannot prefill, having done nothing.
+    public func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool? { nil }
+}
+
 extension NetworkWeights {
     /// A state for `batch` streams, computed on the caller's thread alone.
     public func makeState(batch: Int) -> any NetworkState { makeState(batch: batch, team: nil) }
@@ -147,6 +157,8 @@ public protocol NetworkState: AnyObject {
     /// Feeds one input per stream (`batch` indices, see `NetworkInput`) and
     /// computes every stream's outputs.
     func step(_ inputs: UnsafePointer<Int>)
+    /// Primes from known inputs in one pass (see the extension's default, which cannot).
+    func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool?
 }
 
 /// One matrix product of a family's step: run whenever the step's slowest

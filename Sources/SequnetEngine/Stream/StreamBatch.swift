@@ -64,6 +64,12 @@ public final class StreamBatch: @unchecked Sendable {
     @discardableResult
     public func prime<C: Collection>(with prompts: [C], shouldStop: () -> Bool = { false }) -> Bool
     where C.Element: BinaryInteger {
+        prime(with: prompts, stepping: false, shouldStop: shouldStop)
+    }
+
+    /// `prime`, by prefill where the family has it unless `stepping`.
+    func prime<C: Collection>(with prompts: [C], stepping: Bool, shouldStop: () -> Bool) -> Bool
+    where C.Element: BinaryInteger {
         precondition(prompts.count <= 1 || prompts.count == count, "one prompt per stream, one for all, or none")
         let config = model.config
         let inputSize = config.inputSize, cycles = config.cycles
@@ -76,6 +82,20 @@ public final class StreamBatch: @unchecked Sendable {
         let padding = model.codec.paddingInput
         let steps = padding == nil ? kept[0].count : inputSize
         precondition(padding != nil || kept.allSatisfy { $0.count == steps }, "prompts of one length without a padding input")
+        let clamp = { (input: Int) in input >= 0 && input < self.inputCount ? input : self.inputCount - 1 }
+        if !stepping && steps > 0 {
+            // Every stream's inputs, stream after stream, for a one-pass prefill.
+            var all = [Int](repeating: clamp(padding ?? 0), count: count * steps)
+            for b in 0..<count {
+                for (i, input) in kept[b].enumerated() { all[b * steps + steps - kept[b].count + i] = clamp(input) }
+            }
+            let startPhase = ((-(inputSize - 1)) % cycles + cycles) % cycles
+            if let done = all.withUnsafeBufferPointer({
+                network.prefill($0.baseAddress!, steps: steps, startPhase: startPhase, shouldStop: shouldStop)
+            }) {
+                return done
+            }
+        }
         var next = [Int](repeating: padding ?? 0, count: count)
         for t in 0..<steps {
             if t & 1023 == 0 && shouldStop() { return false }

@@ -5,43 +5,43 @@
 /// allocates nothing and touches no reference counts.
 public final class SeqUNetState: NetworkState, @unchecked Sendable {
     public let weights: SeqUNetWeights
-    private let config: SeqUNetConfig
+    let config: SeqUNetConfig
     public let batch: Int
     /// Threads sharing each product's rows, if more than the caller's.
-    private let team: RowTeam?
+    let team: RowTeam?
 
     /// Position of the next sample within the clock cycle: level i ticks
     /// when `phase` is a multiple of 2^i.
-    private(set) var phase = 0
+    var phase = 0
 
-    private let arena: FloatArena
+    let arena: FloatArena
     /// Per stream, the last K input classes, twice over (see `WindowRing`).
-    private let classRing: UnsafeMutablePointer<Int32>
-    private var classSlot = 0
+    let classRing: UnsafeMutablePointer<Int32>
+    var classSlot = 0
 
     // Layers in flat arrays, indexed [level * depth + j] or [level].
-    private let downKernels: UnsafeMutablePointer<GatedKernel>       // (L-1)*D
-    private let downsampleKernels: UnsafeMutablePointer<GatedKernel> // L-1
-    private let bottleneckKernels: UnsafeMutablePointer<GatedKernel> // D
-    private let upsampleKernels: UnsafeMutablePointer<GatedKernel>   // L-1
-    private let upKernels: UnsafeMutablePointer<GatedKernel>         // (L-1)*D
-    private let outputMatrix: PackedMatrixView
+    let downKernels: UnsafeMutablePointer<GatedKernel>       // (L-1)*D
+    let downsampleKernels: UnsafeMutablePointer<GatedKernel> // L-1
+    let bottleneckKernels: UnsafeMutablePointer<GatedKernel> // D
+    let upsampleKernels: UnsafeMutablePointer<GatedKernel>   // L-1
+    let upKernels: UnsafeMutablePointer<GatedKernel>         // (L-1)*D
+    let outputMatrix: PackedMatrixView
 
     // Their input windows, in the same order.
-    private let downRings: UnsafeMutablePointer<WindowRing>       // C-vectors at level i
-    private let downsampleRings: UnsafeMutablePointer<WindowRing> // shortcuts h_i
-    private let bottleneckRings: UnsafeMutablePointer<WindowRing>
-    private let upsampleRings: UnsafeMutablePointer<WindowRing>   // level i+1 up-path outputs
-    private let upRings: UnsafeMutablePointer<WindowRing>         // concat(c, up), 2C-vectors
-    private let ringCount: Int
+    let downRings: UnsafeMutablePointer<WindowRing>       // C-vectors at level i
+    let downsampleRings: UnsafeMutablePointer<WindowRing> // shortcuts h_i
+    let bottleneckRings: UnsafeMutablePointer<WindowRing>
+    let upsampleRings: UnsafeMutablePointer<WindowRing>   // level i+1 up-path outputs
+    let upRings: UnsafeMutablePointer<WindowRing>         // concat(c, up), 2C-vectors
+    let ringCount: Int
 
     // Per-stream vectors, stream after stream (B of each).
-    private let shortcuts: UnsafeMutablePointer<Float>  // h_i, (L-1) x B x C
-    private let nextUp: UnsafeMutablePointer<Float>     // "next" of upconv i, (L-1) x B x C
-    private let nowUp: UnsafeMutablePointer<Float>      // B x C
-    private let current: UnsafeMutablePointer<Float>    // B x C, the vectors flowing through
-    private let scratch: UnsafeMutablePointer<Float>    // B x 4C and padding: pre-activations
-    private let rectified: UnsafeMutablePointer<Float>  // B x C
+    let shortcuts: UnsafeMutablePointer<Float>  // h_i, (L-1) x B x C
+    let nextUp: UnsafeMutablePointer<Float>     // "next" of upconv i, (L-1) x B x C
+    let nowUp: UnsafeMutablePointer<Float>      // B x C
+    let current: UnsafeMutablePointer<Float>    // B x C, the vectors flowing through
+    let scratch: UnsafeMutablePointer<Float>    // B x 4C and padding: pre-activations
+    let rectified: UnsafeMutablePointer<Float>  // B x C
     /// The latest logits, `classes` floats per stream.
     public let outputs: UnsafeMutablePointer<Float>
 

@@ -1,0 +1,202 @@
+/// Priming from known inputs without stepping: each layer runs over all of
+/// its ticks at once, one batched product per stream whose columns are the
+/// layer's windows at every tick (a convolution over time), and the ring
+/// buffers, shortcuts, "next" vectors and clock are then set to what
+/// stepping would have left. Every output is computed by the same kernel
+/// rows in the same order as a step computes it, so the result is the same
+/// bytes as stepping.
+extension SeqUNetState {
+    /// A layer's input or output over its level's ticks, every stream: stream
+    /// b's vectors at `base + b * streamStride`, each `dimension` floats, the
+    /// first `padding` of them zeros (the rings' state before the first step).
+    final class Sequence {
+        let buffer: FloatBuffer
+        var pointer: UnsafeMutablePointer<Float> { buffer.pointer }
+        let count: Int
+        let dimension: Int
+        let padding: Int
+        let streams: Int
+        var streamStride: Int { (padding + count) * dimension }
+
+        init(count: Int, dimension: Int, padding: Int, streams: Int) {
+            (self.count, self.dimension, self.padding, self.streams) = (count, dimension, padding, streams)
+            buffer = FloatBuffer(count: streams * (padding + count) * dimension)
+        }
+
+        /// Stream b's vector k (k may be negative, down to -padding).
+        func at(_ b: Int, _ k: Int) -> UnsafeMutablePointer<Float> { pointer + b * streamStride + (padding + k) * dimension }
+    }
+
+    /// Primes from `inputs` (`steps` valid inputs per stream, stream after
+    /// stream), the first fed at clock phase `startPhase`: what `reset(phase:
+    /// startPhase)` and `steps` steps leave.
+    public func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool? {
+        // Every layer's sequence over the prompt is held at once: about a
+        // dozen level-0 sequences of C floats per step and stream. Past a
+        // gigabyte, stepping (which holds only the rings) is the better deal.
+        guard steps * config.features * 4 * 12 * batch <= 1 << 30 else { return nil }
+        reset(phase: startPhase)
+        guard steps > 0 else { return true }
+        let c = config.features, k = config.kernelSize, depth = config.depth, levels = config.levels
+        let m = (k + 1) / 2, pad = k - 1, batch = self.batch
+        // Ticks of level i: t = first[i] + n * 2^i.
+        let first = (0..<levels).map { i in ((1 << i) - startPhase % (1 << i)) % (1 << i) }
+        let ticks = (0..<levels).map { i in first[i] < steps ? (steps - 1 - first[i]) / (1 << i) + 1 : 0 }
+        let lastLevel = levels - 1
+
+        var stopped = false
+        /// Positions per product: bounds the pre-activation scratch and the time between stop checks.
+        let chunk = 8192
+        // Input conv: bias plus the K picked columns, oldest tap first, with
+        // class 0 before the first input (the reset class ring).
+        var x = Sequence(count: steps, dimension: c, padding: pad, streams: batch)
+        let table = weights.inputTable
+        do {
+            for b in 0..<batch {
+                for t in 0..<steps {
+                    if t % chunk == 0 && t > 0 && shouldStop() { return false }
+                    let v = x.at(b, t)
+                    v.update(from: weights.inputBias.pointer, count: c)
+                    for j in 0..<k {
+                        let s = t - (k - 1) + j
+                        let cls = s >= 0 ? inputs[b * steps + s] : 0
+                        let column = table.column(tap: j, class: cls)
+                        for o in 0..<c { v[o] += column[o] }
+                    }
+                }
+            }
+        }
+
+        // A gated residual conv over `input`, evaluated at input positions
+        // first, first + stride, ... (`count` of them); output at
+        // positions 0..<count of a new sequence.
+        func conv(_ kernel: GatedKernel, over input: Sequence, first start: Int, stride: Int, count: Int,
+                  taps: Int, identity: Sequence? = nil) -> Sequence {
+            let out = Sequence(count: count, dimension: c, padding: pad, streams: batch)
+            guard count > 0, !stopped else { return out }
+            if shouldStop() { stopped = true; return out }
+            let pre = FloatBuffer(count: min(count, chunk) * kernel.width)
+            for b in 0..<batch {
+                // In chunks of positions, so that a stop request is heard within one.
+                for at in Swift.stride(from: 0, to: count, by: chunk) {
+                    if at > 0 && shouldStop() { stopped = true; return out }
+                    let n = min(chunk, count - at)
+                    let epilogue = GatedEpilogue(
+                        channels: kernel.channels, groups: kernel.groups,
+                        identity: UnsafePointer(identity.map { $0.at(b, at) } ?? input.at(b, start + at * stride)),
+                        identityStride: identity == nil ? stride * c : c,
+                        first: out.at(b, at), second: nil, outputStride: c)
+                    kernel.matrix.multiply(input.at(b, start + at * stride - taps + 1), plus: kernel.bias, into: pre.pointer,
+                                           batch: n, xStride: stride * input.dimension, yStride: kernel.width,
+                                           epilogue: epilogue, team: team)
+                }
+            }
+            return out
+        }
+
+        // Fills a ring with the last `taps` vectors of `sequence` (positions up to `last`).
+        func fill(_ ring: inout WindowRing, from sequence: Sequence, last: Int) {
+            ring.rewind()
+            guard last >= 0 else { return }   // never pushed: still the zeros of the reset
+            for n in (last - ring.taps + 1)...last { ring.push(sequence.at(0, n), stride: sequence.streamStride) }
+        }
+
+        // Down path.
+        var shortcutsByLevel: [Sequence] = []
+        for level in 0..<lastLevel {
+            let n = ticks[level]
+            for j in 0..<depth {
+                fill(&downRings[level * depth + j], from: x, last: n - 1)
+                x = conv(downKernels[level * depth + j], over: x, first: 0, stride: 1, count: n, taps: k)
+            }
+            shortcutsByLevel.append(x)
+            fill(&downsampleRings[level], from: x, last: n - 1)
+            // Level level+1 ticks at every other tick of this level, from the one at its first tick.
+            let offset = (first[level + 1] - first[level]) >> level
+            x = conv(downsampleKernels[level], over: x, first: offset, stride: 2, count: ticks[level + 1], taps: k,
+                     identity: nil)
+        }
+        for j in 0..<depth {
+            fill(&bottleneckRings[j], from: x, last: ticks[lastLevel] - 1)
+            x = conv(bottleneckKernels[j], over: x, first: 0, stride: 1, count: ticks[lastLevel], taps: k)
+        }
+
+        // Up path: x holds the up-path output of level i+1 over its ticks.
+        for i in stride(from: lastLevel - 1, through: 0, by: -1) {
+            let n = ticks[i], above = ticks[i + 1]
+            let upsampling = upsampleKernels[i]
+            // "now" and "next" at every tick of level i+1, identity its output.
+            let now = Sequence(count: above, dimension: c, padding: 0, streams: batch)
+            let next = Sequence(count: above, dimension: c, padding: 0, streams: batch)
+            if above > 0 {
+                let pre = FloatBuffer(count: min(above, chunk) * upsampling.width)
+                for b in 0..<batch {
+                    for at in Swift.stride(from: 0, to: above, by: chunk) {
+                        if shouldStop() { return false }
+                        let n = min(chunk, above - at)
+                        let epilogue = GatedEpilogue(
+                            channels: upsampling.channels, groups: upsampling.groups,
+                            identity: UnsafePointer(x.at(b, at)), identityStride: c,
+                            first: now.at(b, at), second: next.at(b, at), outputStride: c)
+                        upsampling.matrix.multiply(x.at(b, at + 1 - m), plus: upsampling.bias, into: pre.pointer, batch: n,
+                                                   xStride: c, yStride: upsampling.width, epilogue: epilogue, team: team)
+                    }
+                }
+                fill(&upsampleRings[i], from: x, last: above - 1)
+            } else {
+                upsampleRings[i].rewind()
+            }
+            // Each tick of level i takes "now" if level i+1 ticked with it,
+            // else the "next" of its last tick (zero before the first).
+            let z = Sequence(count: n, dimension: 2 * c, padding: pad, streams: batch)
+            let h = shortcutsByLevel[i]
+            let offset = (first[i + 1] - first[i]) >> i
+            // Per tick: index into `now` (>= 0), into `next` (-2 - index), or zero (-1).
+            var up = [Int](repeating: -1, count: n)
+            for tick in 0..<n {
+                let d = tick - offset
+                if d >= 0 && d % 2 == 0 { up[tick] = d / 2 } else if d > 0 { up[tick] = -2 - (d - 1) / 2 }
+            }
+            var current = h
+            for j in 0..<depth {
+                for b in 0..<batch {
+                    for tick in 0..<n {
+                        let dst = z.at(b, tick)
+                        dst.update(from: current.at(b, tick), count: c)
+                        let u = up[tick]
+                        if u >= 0 { (dst + c).update(from: now.at(b, u), count: c) }
+                        else if u <= -2 { (dst + c).update(from: next.at(b, -2 - u), count: c) }
+                        else { (dst + c).update(repeating: 0, count: c) }
+                    }
+                }
+                fill(&upRings[i * depth + j], from: z, last: n - 1)
+                current = conv(upKernels[i * depth + j], over: z, first: 0, stride: 1, count: n, taps: k, identity: current)
+            }
+            // What the next steps read: the shortcut, and the "next" of the last tick above.
+            for b in 0..<batch {
+                (shortcuts + i * batch * c + b * c).update(from: h.at(b, n - 1), count: c)
+                let target = nextUp + i * batch * c + b * c
+                if above > 0 { target.update(from: next.at(b, above - 1), count: c) } else { target.update(repeating: 0, count: c) }
+            }
+            x = current
+        }
+
+        if stopped { return false }
+        // The class ring holds the last K inputs; the logits come from the last step.
+        classSlot = 0
+        for s in (steps - k)..<steps {
+            classSlot = classSlot + 1 == k ? 0 : classSlot + 1
+            for b in 0..<batch {
+                let cls = s >= 0 ? Int32(inputs[b * steps + s]) : 0
+                classRing[b * 2 * k + classSlot] = cls
+                classRing[b * 2 * k + classSlot + k] = cls
+            }
+        }
+        for b in 0..<batch { (current + b * c).update(from: x.at(b, steps - 1), count: c) }
+        relu(current, count: batch * c, into: rectified)
+        outputMatrix.multiply(rectified, plus: weights.outputBias.pointer, into: outputs, batch: batch, xStride: c,
+                              yStride: config.classes, team: team)
+        phase = (startPhase + steps) % config.cycles
+        return true
+    }
+}

@@ -1,0 +1,55 @@
+import XCTest
+@testable import SequnetEngine
+
+/// Priming by prefill (each layer over all its ticks at once) leaves exactly
+/// the state stepping through the prompt leaves: the same logits after
+/// priming and after every later step, bit for bit.
+final class PrefillTests: XCTestCase {
+    func logitsAfterPriming(_ model: Model, prompts: [[Int]], stepping: Bool, threads: Int = 1, extra: Int) -> [Float] {
+        let batch = model.makeBatch(count: prompts.count, threads: threads)
+        XCTAssertTrue(batch.prime(with: prompts, stepping: stepping, shouldStop: { false }))
+        var out: [Float] = []
+        for _ in 0...extra {
+            var next: [Int] = []
+            for b in 0..<prompts.count {
+                out += batch.logits(b)
+                next.append(batch.logits(b).indices.max { batch.logits(b)[$0] < batch.logits(b)[$1] }!)
+            }
+            batch.step(next)
+        }
+        return out
+    }
+
+    func check(_ model: Model, _ label: String, threads: Int = 1, lengthSets: [[Int]]? = nil) {
+        let size = model.config.inputSize
+        for lengths in lengthSets ?? [[0], [1], [size / 3], [size], [size + 57], [5, size + 3, 0, size / 2]] {
+            let prompts = lengths.enumerated().map { b, n in (0..<n).map { ($0 * (7 + b) + 3 * b) % 256 } }
+            let prefilled = logitsAfterPriming(model, prompts: prompts, stepping: false, threads: threads, extra: 40)
+            let stepped = logitsAfterPriming(model, prompts: prompts, stepping: true, threads: threads, extra: 40)
+            XCTAssertEqual(prefilled, stepped, "\(label), prompts of \(lengths)")
+        }
+    }
+
+    func testPrefillIsSteppingOnEveryGoldenSeqUNet() throws {
+        for name in Fixtures.names where name.hasPrefix("sequnet") {
+            for precision in MatrixPrecision.allCases {
+                let model = try Model(contentsOf: Fixtures.path("\(name).pt"), precision: precision)
+                check(model, "\(name) \(precision)")
+            }
+        }
+    }
+
+    func testPrefillIsSteppingForAWiderModelOnTwoThreads() throws {
+        let model = try Model(randomWeightsFor: try ArchitectureSpec.parse("sequnet:features=40,levels=5,depth=2,kernel=5"),
+                              seed: 4, precision: .int8)
+        check(model, "C=40 int8", threads: 2)
+    }
+
+    func testPrefillIsSteppingWhenLevelsRunInSeveralChunks() throws {
+        // An input size of 20,477 steps: level 0's products run in chunks of positions.
+        let model = try Model(randomWeightsFor: try ArchitectureSpec.parse("sequnet:features=8,levels=11,depth=1,kernel=5"),
+                              seed: 5, precision: .int8)
+        XCTAssertGreaterThan(model.config.inputSize, 2 * 8192)
+        check(model, "L=11 int8", threads: 2, lengthSets: [[model.config.inputSize / 2, 40]])
+    }
+}
