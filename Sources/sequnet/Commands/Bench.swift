@@ -142,7 +142,7 @@ struct Bench: ParsableCommand {
                 + (r.streams * r.independent > 1 ? ", \(grouped(Int(r.samplesPerSecond))) samples/s in all" : "")),
         ]
         if let prompt = r.promptSamples, let rate = r.prefillSamplesPerSecond, let first = r.timeToFirstSampleMs {
-            rows.append(("priming", String(format: "a %@-sample prompt: first sample after %.1f ms (%@ prompt samples/s, by stepping)",
+            rows.append(("priming", String(format: "a %@-sample prompt: first sample after %.1f ms (%@ prompt samples/s)",
                                            grouped(prompt), first, grouped(Int(rate)))))
         }
         if let replay = r.replaySamplesPerSecond, let ratio = r.engineOverReplay {

@@ -68,11 +68,12 @@ extension SeqUNetState {
         }
 
         // A gated residual conv over `input`, evaluated at input positions
-        // first, first + stride, ... (`count` of them); output at
-        // positions 0..<count of a new sequence.
+        // first, first + stride, ... (`count` of them); output at positions
+        // skip..<skip+count of a new sequence of skip+count (an `identity`
+        // sequence is read at the output's positions).
         func conv(_ kernel: GatedKernel, over input: Sequence, first start: Int, stride: Int, count: Int,
-                  taps: Int, identity: Sequence? = nil) -> Sequence {
-            let out = Sequence(count: count, dimension: c, padding: pad, streams: batch)
+                  taps: Int, identity: Sequence? = nil, skip: Int = 0) -> Sequence {
+            let out = Sequence(count: skip + count, dimension: c, padding: pad, streams: batch)
             guard count > 0, !stopped else { return out }
             if shouldStop() { stopped = true; return out }
             let pre = FloatBuffer(count: min(count, chunk) * kernel.width)
@@ -83,9 +84,9 @@ extension SeqUNetState {
                     let n = min(chunk, count - at)
                     let epilogue = GatedEpilogue(
                         channels: kernel.channels, groups: kernel.groups,
-                        identity: UnsafePointer(identity.map { $0.at(b, at) } ?? input.at(b, start + at * stride)),
+                        identity: UnsafePointer(identity.map { $0.at(b, skip + at) } ?? input.at(b, start + at * stride)),
                         identityStride: identity == nil ? stride * c : c,
-                        first: out.at(b, at), second: nil, outputStride: c)
+                        first: out.at(b, skip + at), second: nil, outputStride: c)
                     kernel.matrix.multiply(input.at(b, start + at * stride - taps + 1), plus: kernel.bias, into: pre.pointer,
                                            batch: n, xStride: stride * input.dimension, yStride: kernel.width,
                                            epilogue: epilogue, team: team)
@@ -122,8 +123,18 @@ extension SeqUNetState {
         }
 
         // Up path: x holds the up-path output of level i+1 over its ticks.
+        // Only a tail of the up path reaches the final state: level 0's last
+        // K up-conv inputs (the rings) and last output; each level above, the
+        // ticks that feed the tail below it, each conv's window further back.
+        // `tail[i]` ticks (generously) cover that; earlier ticks are skipped.
+        var tail = [Int](repeating: 0, count: levels)
+        tail[0] = k + depth * (k - 1) + 2
+        for i in 1..<levels { tail[i] = (tail[i - 1] + 1) / 2 + m + depth * (k - 1) + 2 }
         for i in stride(from: lastLevel - 1, through: 0, by: -1) {
             let n = ticks[i], above = ticks[i + 1]
+            let start = max(0, n - tail[i])
+            // Level i+1's ticks whose "now" or "next" the tail reads.
+            let aboveStart = max(0, above - ((tail[i] + 1) / 2 + 2))
             let upsampling = upsampleKernels[i]
             // "now" and "next" at every tick of level i+1, identity its output.
             let now = Sequence(count: above, dimension: c, padding: 0, streams: batch)
@@ -131,7 +142,7 @@ extension SeqUNetState {
             if above > 0 {
                 let pre = FloatBuffer(count: min(above, chunk) * upsampling.width)
                 for b in 0..<batch {
-                    for at in Swift.stride(from: 0, to: above, by: chunk) {
+                    for at in Swift.stride(from: aboveStart, to: above, by: chunk) {
                         if shouldStop() { return false }
                         let n = min(chunk, above - at)
                         let epilogue = GatedEpilogue(
@@ -153,14 +164,14 @@ extension SeqUNetState {
             let offset = (first[i + 1] - first[i]) >> i
             // Per tick: index into `now` (>= 0), into `next` (-2 - index), or zero (-1).
             var up = [Int](repeating: -1, count: n)
-            for tick in 0..<n {
+            for tick in start..<n {
                 let d = tick - offset
                 if d >= 0 && d % 2 == 0 { up[tick] = d / 2 } else if d > 0 { up[tick] = -2 - (d - 1) / 2 }
             }
             var current = h
             for j in 0..<depth {
                 for b in 0..<batch {
-                    for tick in 0..<n {
+                    for tick in start..<n {
                         let dst = z.at(b, tick)
                         dst.update(from: current.at(b, tick), count: c)
                         let u = up[tick]
@@ -170,7 +181,8 @@ extension SeqUNetState {
                     }
                 }
                 fill(&upRings[i * depth + j], from: z, last: n - 1)
-                current = conv(upKernels[i * depth + j], over: z, first: 0, stride: 1, count: n, taps: k, identity: current)
+                current = conv(upKernels[i * depth + j], over: z, first: start, stride: 1, count: n - start, taps: k,
+                               identity: current, skip: start)
             }
             // What the next steps read: the shortcut, and the "next" of the last tick above.
             for b in 0..<batch {
