@@ -1,7 +1,7 @@
 import XCTest
 @testable import SequnetEngine
 
-/// Priming by prefill (each layer over all its ticks at once) leaves exactly
+/// Priming by prefill (each layer over all its ticks or steps at once) leaves exactly
 /// the state stepping through the prompt leaves: the same logits after
 /// priming and after every later step, bit for bit.
 final class PrefillTests: XCTestCase {
@@ -51,5 +51,19 @@ final class PrefillTests: XCTestCase {
                               seed: 5, precision: .int8)
         XCTAssertGreaterThan(model.config.inputSize, 2 * 8192)
         check(model, "L=11 int8", threads: 2, lengthSets: [[model.config.inputSize / 2, 40]])
+    }
+
+    func testPrefillIsSteppingForWaveNets() throws {
+        let name = "wavenet_l4_b2_r16_d16_s32"
+        for precision in MatrixPrecision.allCases {
+            let model = try Model(contentsOf: Fixtures.path("\(name).pt"), hyperparameters: ["layers_per_block": 4],
+                                  precision: precision)
+            check(model, "\(name) \(precision)")
+        }
+        // 13 layers a block: an input size of 16,383 steps, dilated products in chunks.
+        let wide = try Model(randomWeightsFor: try ArchitectureSpec.parse("wavenet:layers=13,blocks=2,residual=8,dilation=8,skip=16"),
+                             seed: 6, precision: .bf16)
+        XCTAssertGreaterThan(wide.config.inputSize, 8192)
+        check(wide, "13x2 bf16", threads: 2, lengthSets: [[wide.config.inputSize - 100, 300]])
     }
 }

@@ -4,28 +4,28 @@
 /// batch. Allocated once; `step` allocates nothing.
 public final class WaveNetState: NetworkState, @unchecked Sendable {
     public let weights: WaveNetWeights
-    private let config: WaveNetConfig
+    let config: WaveNetConfig
     public let batch: Int
     /// Threads sharing each product's rows, if more than the caller's.
-    private let team: RowTeam?
+    let team: RowTeam?
 
-    private let arena: FloatArena
+    let arena: FloatArena
     /// Per layer: for each stream, the last `d` inputs, `d` slots of `R`
     /// floats (streams `d * R` apart). Slot `t mod d` holds x[t-d] until x[t]
     /// replaces it.
-    private let history: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
-    private let dilations: UnsafeMutablePointer<Int>
-    private let kernels: UnsafeMutablePointer<GatedKernel>
-    private let residual: UnsafeMutablePointer<PackedMatrixView>
-    private let residualBias: UnsafeMutablePointer<UnsafePointer<Float>>
-    private let skipAll: PackedMatrixView, end1: PackedMatrixView, end2: PackedMatrixView
-    private var time = 0
+    let history: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    let dilations: UnsafeMutablePointer<Int>
+    let kernels: UnsafeMutablePointer<GatedKernel>
+    let residual: UnsafeMutablePointer<PackedMatrixView>
+    let residualBias: UnsafeMutablePointer<UnsafePointer<Float>>
+    let skipAll: PackedMatrixView, end1: PackedMatrixView, end2: PackedMatrixView
+    var time = 0
     // Per-stream vectors, stream after stream.
-    private let x: UnsafeMutablePointer<Float>        // B x R
-    private let gated: UnsafeMutablePointer<Float>    // B x 2Dc pre-activation
-    private let zAll: UnsafeMutablePointer<Float>     // B x (layers x Dc) gated outputs
-    private let skip: UnsafeMutablePointer<Float>     // B x S
-    private let hidden: UnsafeMutablePointer<Float>   // B x S
+    let x: UnsafeMutablePointer<Float>        // B x R
+    let gated: UnsafeMutablePointer<Float>    // B x 2Dc pre-activation
+    let zAll: UnsafeMutablePointer<Float>     // B x (layers x Dc) gated outputs
+    let skip: UnsafeMutablePointer<Float>     // B x S
+    let hidden: UnsafeMutablePointer<Float>   // B x S
     /// The latest logits, `classes` floats per stream.
     public let outputs: UnsafeMutablePointer<Float>
 
@@ -107,6 +107,14 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
             }
         }
 
+        computeOutputs()
+        time += 1
+    }
+
+    /// The skips and the end convs: the logits from every layer's gated output (`zAll`).
+    func computeOutputs() {
+        let dc = config.dilationChannels, s = config.skipChannels, layers = config.layerCount
+        let classes = config.classes, batch = self.batch
         skipAll.multiply(zAll, plus: weights.skipBiasSum.pointer, into: skip, batch: batch, xStride: layers * dc, yStride: s,
                          team: team)
         relu(skip, count: batch * s, into: skip)
@@ -114,6 +122,5 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
         relu(hidden, count: batch * s, into: hidden)
         end2.multiply(hidden, plus: weights.end2Bias.pointer, into: outputs, batch: batch, xStride: s, yStride: classes,
                       team: team)
-        time += 1
     }
 }
