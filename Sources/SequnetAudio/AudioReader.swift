@@ -27,7 +27,11 @@ public struct MonoAudio: Sendable {
 ///   `.unsupportedLayout` for a zero rate or channel count, `.readFailed` when
 ///   decoding stops early, `.interrupted` when `shouldStop` (asked between
 ///   chunks of 8,192 frames) says to stop.
-public func readMonoAudio(atPath path: String, shouldStop: () -> Bool = { false }) throws -> MonoAudio {
+///
+/// `keepingLast` (given the file's sample rate, a frame count) keeps only
+/// the file's last frames: memory stays bounded whatever the file's length.
+public func readMonoAudio(atPath path: String, shouldStop: () -> Bool = { false },
+                          keepingLast: ((Int) -> Int)? = nil) throws -> MonoAudio {
     var info = SF_INFO()
     guard let file = sf_open(path, Int32(SFM_READ), &info) else {
         throw AudioError.cannotOpen(path: path, reason: oneLine(String(cString: sf_strerror(nil))))
@@ -40,7 +44,8 @@ public func readMonoAudio(atPath path: String, shouldStop: () -> Bool = { false 
     // `frames` can be a guess for some containers (or unknown for pipes), so
     // read in chunks until libsndfile says there is nothing left.
     var mono: [Float] = []
-    if info.frames > 0 && info.frames < Int64(Int32.max) { mono.reserveCapacity(Int(info.frames)) }
+    let keep = keepingLast.map { max(1, $0(Int(info.samplerate))) }
+    if keep == nil && info.frames > 0 && info.frames < Int64(Int32.max) { mono.reserveCapacity(Int(info.frames)) }
     let chunkFrames = 8192
     var chunk = [Float](repeating: 0, count: chunkFrames * channels)
     let scale = 1 / Float(channels)
@@ -59,7 +64,13 @@ public func readMonoAudio(atPath path: String, shouldStop: () -> Bool = { false 
                 mono.append(sum * scale)
             }
         }
+        // Drop the front in large steps, so that each frame moves O(1) times.
+        if let keep, mono.count >= 2 * keep + chunkFrames {
+            mono.removeFirst(mono.count - keep)
+        }
     }
+    if let keep, mono.count > keep { mono.removeFirst(mono.count - keep) }
+
     let status = sf_error(file)
     if status != 0 {
         throw AudioError.readFailed(path: path, reason: oneLine(String(cString: sf_error_number(status))))

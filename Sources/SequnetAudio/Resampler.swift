@@ -54,9 +54,25 @@ public func resample(_ samples: [Float], from sourceRate: Int, to targetRate: In
 /// Reads any libsndfile-readable file as mono audio at `sampleRate` (the
 /// models' 16 kHz): the common front end of prompts and scored recordings.
 /// `shouldStop` is asked while reading (not during the one resampling call).
+///
+/// `keepingLast` keeps only the last that many samples at `sampleRate`: the
+/// file is read keeping a bounded tail (those samples' span, plus a quarter
+/// second for the resampling filter to settle, starting on a frame where the
+/// two rates' sample grids meet), so memory stays bounded whatever the
+/// file's length or rate.
 public func readMonoAudio(atPath path: String, resampledTo sampleRate: Int, quality: ResampleQuality = .best,
-                          shouldStop: () -> Bool = { false }) throws -> MonoAudio {
-    let audio = try readMonoAudio(atPath: path, shouldStop: shouldStop)
+                          shouldStop: () -> Bool = { false }, keepingLast: Int? = nil) throws -> MonoAudio {
+    let tail = keepingLast.map { wanted in
+        { (sourceRate: Int) -> Int in
+            guard sourceRate != sampleRate else { return wanted }
+            // A multiple of the frames per grid meeting point, so the resampled tail's samples fall
+            // on the same instants as the whole file's would.
+            let period = sourceRate / gcd(sourceRate, sampleRate)
+            let span = Int((Double(wanted) * Double(sourceRate) / Double(sampleRate)).rounded(.up)) + sourceRate / 4
+            return min((span + period - 1) / period * period, Int(Int32.max))
+        }
+    }
+    let audio = try readMonoAudio(atPath: path, shouldStop: shouldStop, keepingLast: tail)
     if shouldStop() { throw AudioError.interrupted(path: path) }
     let samples: [Float]
     do {
@@ -65,5 +81,8 @@ public func readMonoAudio(atPath path: String, resampledTo sampleRate: Int, qual
         // Say which file: the reason alone ("ratio 16000/40 ...") leaves the user guessing.
         throw AudioError.resampleFailed("'\(path)' (\(audio.sampleRate) Hz): \(reason)")
     }
-    return MonoAudio(samples: samples, sampleRate: sampleRate, sourceChannels: audio.sourceChannels)
+    let kept = keepingLast.map { Array(samples.suffix($0)) } ?? samples
+    return MonoAudio(samples: kept, sampleRate: sampleRate, sourceChannels: audio.sourceChannels)
 }
+
+private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

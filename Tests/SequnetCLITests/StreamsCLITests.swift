@@ -1,4 +1,5 @@
 import Foundation
+import SequnetAudio
 import XCTest
 
 /// Issue 15, part one: `generate --streams N` steps N streams as one batch,
@@ -65,5 +66,29 @@ final class StreamsCLITests: XCTestCase {
         XCTAssertEqual(report["streams"] as? Int, 2)
         let perStream = try XCTUnwrap(report["samples_per_second_per_stream"] as? Double)
         XCTAssertEqual(try XCTUnwrap(report["samples_per_second"] as? Double), 2 * perStream, accuracy: perStream * 1e-9)
+    }
+
+    /// Issue 15, item 3: only the prompt's last input-size samples matter, so
+    /// only they are read into memory, and they are what the output echoes.
+    func testOnlyThePromptsTailIsHeardEchoedAndHeld() throws {
+        let info = try CLI.run(["info", "-m", tiny, "--json"])
+        let inputSize = try XCTUnwrap((try JSONSerialization.jsonObject(with: info.stdout) as? [String: Any])?["input_size"] as? Int)
+        let long = (0..<(inputSize * 40 + 7)).map { Int16(truncatingIfNeeded: ($0 * 7919) % 20000 - 10000) }
+        for (name, samples) in [("long.wav", long), ("tail.wav", Array(long.suffix(inputSize)))] {
+            let writer = try WAVWriter(path: path(name), sampleRate: 16_000)
+            try writer.write(samples)
+            try writer.close()
+        }
+        try generate(["--seed", "4", "--prompt", path("long.wav"), "-o", path("from-long.wav")])
+        try generate(["--seed", "4", "--prompt", path("tail.wav"), "-o", path("from-tail.wav")])
+        XCTAssertEqual(try bytes("from-long.wav"), try bytes("from-tail.wav"))
+        XCTAssertEqual(try readMonoAudio(atPath: path("from-long.wav")).samples.count, inputSize + 3000)
+        // At another rate the tail is resampled on the same grid: a prompt of 40 input sizes
+        // at 44.1 kHz still gives input size + continuation.
+        let writer = try WAVWriter(path: path("long44.wav"), sampleRate: 44_100)
+        try writer.write(long)
+        try writer.close()
+        try generate(["--seed", "4", "--prompt", path("long44.wav"), "-o", path("from-44.wav")])
+        XCTAssertEqual(try readMonoAudio(atPath: path("from-44.wav")).samples.count, inputSize + 3000)
     }
 }

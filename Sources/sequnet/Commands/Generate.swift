@@ -9,8 +9,9 @@ struct Generate: ParsableCommand {
         abstract: "Generate audio into a 16-bit mono 16 kHz WAV file (-o - for raw s16le on stdout).",
         discussion: """
             With --prompt, the prompt (any audio libsndfile reads, mixed to mono, resampled to \
-            16 kHz, mu-law quantised) primes the model and is written first, as decoded mu-law, \
-            followed by the continuation; --seconds/--samples is the length of the continuation \
+            16 kHz, mu-law quantised) primes the model: its last input-size samples, what the \
+            model hears, are written first, as decoded mu-law, followed by the continuation (only \
+            that tail is ever held in memory, however long the file); --seconds/--samples is the length of the continuation \
             (default 4 seconds). On SIGINT/SIGTERM generation stops, the WAV is finalised with \
             what was generated, and the exit status is 1.
 
@@ -70,7 +71,7 @@ struct Generate: ParsableCommand {
         let paths = (0..<streams).map(outputPath(stream:))
         var prompts: [[Int]] = []
         do {
-            for p in prompt { prompts.append(try promptClasses(fromAudio: p)) }
+            for p in prompt { prompts.append(try promptClasses(fromAudio: p, keepingLast: model.config.inputSize)) }
         } catch AudioError.interrupted(let path) {
             // The usual promise: a valid WAV of what was generated, here nothing.
             for p in paths { try openSampleSink(p, sampleRate: rate).finish() }

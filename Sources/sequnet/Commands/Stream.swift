@@ -38,7 +38,7 @@ struct Stream: ParsableCommand {
         let rate = MuLawAudio.sampleRate
         let prompt: [Int]
         do {
-            prompt = try self.prompt.map { try promptClasses(fromAudio: $0) } ?? []
+            prompt = try self.prompt.map { try promptClasses(fromAudio: $0, keepingLast: model.config.inputSize) } ?? []
         } catch AudioError.interrupted {
             Console.error("stopped by \(Interrupt.signalName) while reading the prompt, before the first sample")
             return

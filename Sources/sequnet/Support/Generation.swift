@@ -113,11 +113,14 @@ func firstSampleLine(seconds: Double, primedSteps: Int) -> String {
            seconds * 1000, grouped(primedSteps), grouped(Int(Double(primedSteps) / max(seconds, 1e-9))))
 }
 
-/// Reads an audio prompt as mu-law classes at the codec's rate. A prompt
+/// Reads an audio prompt as mu-law classes at the codec's rate, only its
+/// last `keepingLast` samples (what the model hears: its input size), so a
+/// prompt hours long costs no more memory than a short one. A prompt
 /// without a single sample is refused (as `score` refuses an empty
 /// recording), rather than taken silently as no prompt.
-func promptClasses(fromAudio path: String) throws -> [Int] {
-    let audio = try readMonoAudio(atPath: path, resampledTo: MuLawAudio.sampleRate, shouldStop: { Interrupt.requested })
+func promptClasses(fromAudio path: String, keepingLast: Int) throws -> [Int] {
+    let audio = try readMonoAudio(atPath: path, resampledTo: MuLawAudio.sampleRate, shouldStop: { Interrupt.requested },
+                                  keepingLast: keepingLast)
     guard !audio.samples.isEmpty else {
         throw CLIError.invalidInput("prompt '\(path)' holds no audio (0 samples); leave out --prompt to start from silence")
     }
