@@ -177,12 +177,6 @@ struct PackedMatrixView {
 
     var panelCount: Int { (rows + PackedMatrix.panel - 1) / PackedMatrix.panel }
 
-    /// `y += W·x` for one column.
-    @inline(__always)
-    func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, team: RowTeam?) {
-        multiplyAccumulate(x, stride: 0, split: columns, x, stride: 0, into: y, stride: 0, batch: 1, team: team)
-    }
-
     /// `y[b] += W·x[b]` for `batch` columns at the given strides.
     @inline(__always)
     func multiplyAccumulate(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,

@@ -76,46 +76,43 @@ public final class StreamBatch: @unchecked Sendable {
         let kept = (0..<count).map { b -> [Int] in
             prompts.isEmpty ? [] : prompts[prompts.count == 1 ? 0 : b].suffix(inputSize).map { Int($0) }
         }
-        // The first primed input sits at n = -(inputSize-1) (mod cycles).
-        network.reset(phase: ((-(inputSize - 1)) % cycles + cycles) % cycles)
         // Without a padding input only the prompts are fed, so they must agree in length.
         let padding = model.codec.paddingInput
         let steps = padding == nil ? kept[0].count : inputSize
         precondition(padding != nil || kept.allSatisfy { $0.count == steps }, "prompts of one length without a padding input")
-        let clamp = { (input: Int) in input >= 0 && input < self.inputCount ? input : self.inputCount - 1 }
-        if !stepping && steps > 0 {
-            // Every stream's inputs, stream after stream, for a one-pass prefill.
-            var all = [Int](repeating: clamp(padding ?? 0), count: count * steps)
-            for b in 0..<count {
-                for (i, input) in kept[b].enumerated() { all[b * steps + steps - kept[b].count + i] = clamp(input) }
-            }
-            let startPhase = ((-(inputSize - 1)) % cycles + cycles) % cycles
-            if let done = all.withUnsafeBufferPointer({
-                network.prefill($0.baseAddress!, steps: steps, startPhase: startPhase, shouldStop: shouldStop)
-            }) {
+        // The first primed input sits at n = -(inputSize-1) (mod cycles).
+        let startPhase = ((-(inputSize - 1)) % cycles + cycles) % cycles
+        guard steps > 0 else { network.reset(phase: startPhase); return true }
+        // Every stream's inputs, stream after stream, each prompt padded in front.
+        var all = [Int](repeating: clamped(padding ?? 0), count: count * steps)
+        for b in 0..<count {
+            for (i, input) in kept[b].enumerated() { all[b * steps + steps - kept[b].count + i] = clamped(input) }
+        }
+        return all.withUnsafeBufferPointer { all in
+            if !stepping, let done = network.prefill(all.baseAddress!, steps: steps, startPhase: startPhase,
+                                                       shouldStop: shouldStop) {
                 return done
             }
-        }
-        var next = [Int](repeating: padding ?? 0, count: count)
-        for t in 0..<steps {
-            if t & 1023 == 0 && shouldStop() { return false }
-            for b in 0..<count {
-                let offset = t - (steps - kept[b].count)
-                next[b] = offset >= 0 ? kept[b][offset] : padding ?? 0
+            network.reset(phase: startPhase)
+            var next = [Int](repeating: 0, count: count)
+            for t in 0..<steps {
+                if t & 1023 == 0 && shouldStop() { return false }
+                for b in 0..<count { next[b] = all[b * steps + t] }
+                step(next)
             }
-            step(next)
+            return true
         }
-        return true
     }
+
+    /// `input` if the network takes it, else the last input it takes.
+    @inline(__always)
+    private func clamped(_ input: Int) -> Int { input >= 0 && input < inputCount ? input : inputCount - 1 }
 
     /// Feeds one input per stream and updates every stream's logits. Allocates nothing.
     @inline(__always)
     public func step(_ next: UnsafeBufferPointer<Int>) {
         precondition(next.count == count)
-        for b in 0..<count {
-            let input = next[b]
-            inputs[b] = input >= 0 && input < inputCount ? input : inputCount - 1
-        }
+        for b in 0..<count { inputs[b] = clamped(next[b]) }
         network.step(inputs)
     }
 
