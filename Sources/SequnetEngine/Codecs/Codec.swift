@@ -20,12 +20,12 @@ public protocol Codec: Sendable {
 public enum Codecs {
     /// The codec whose inputs and outputs are `config`'s.
     public static func codec(for config: any ModelConfiguration) throws -> any Codec {
-        // Piano rolls and tokens join here with the families that speak them.
-        let candidates: [any Codec] = [MuLawAudio()]
+        // Tokens join here with the families that speak them.
+        let candidates: [any Codec] = [MuLawAudio(), PianoRoll()]
         if let codec = candidates.first(where: { $0.input == config.input && $0.output == config.output }) {
             return codec
         }
         throw ModelLoadError.noCodec(
-            "it takes \(config.input) and gives \(config.output); mu-law audio needs \(MuLawAudio.classes) classes")
+            "it takes \(config.input) and gives \(config.output); mu-law audio needs \(MuLawAudio.classes) classes, a piano roll \(PianoRoll.keys) keys")
     }
 }

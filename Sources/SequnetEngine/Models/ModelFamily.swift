@@ -9,6 +9,19 @@ public enum NetworkInput: Sendable, Equatable, CustomStringConvertible {
     /// A token id, looked up in an embedding of `vocabulary` rows.
     case embedding(vocabulary: Int)
 
+    /// Indices an input is one of, or floats of a multi-hot vector.
+    public var width: Int {
+        switch self {
+        case .oneHot(let n), .multiHot(let n), .embedding(let n): return n
+        }
+    }
+
+    /// Whether a step's input is a vector (`NetworkState.step(vectors:)`) rather than an index.
+    public var isVector: Bool {
+        if case .multiHot = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .oneHot(let classes): return "one of \(classes) classes"
@@ -77,6 +90,11 @@ public protocol ModelConfiguration: Codable, Sendable, CustomStringConvertible {
     var inputSize: Int { get }
     /// Receptive field in steps.
     var receptiveField: Int { get }
+    /// Zero inputs the reference feeds, from zero state and clock 0, before
+    /// a whole sequence of `length` inputs (the plain Seq-U-Net's alignment
+    /// of its last input to a tick of every level); 0 for families that
+    /// prime from a window instead.
+    func prerollSteps(beforeSequenceOf length: Int) -> Int
     /// Distinct clock rates: level i ticks once every 2^i steps.
     var timeScales: Int { get }
     /// Bytes of state `batch` streams hold (ring buffers, vectors, scratch),
@@ -91,6 +109,8 @@ public protocol ModelConfiguration: Codable, Sendable, CustomStringConvertible {
 
 extension ModelConfiguration {
     public static func recognises(tensorNames: Set<String>) -> Bool { tensorNames.contains(markerTensor) }
+
+    public func prerollSteps(beforeSequenceOf length: Int) -> Int { 0 }
 
     /// Steps per clock cycle, 2^(timeScales-1): the slowest level ticks once a cycle.
     public var cycles: Int { 1 << (timeScales - 1) }
@@ -124,6 +144,11 @@ public protocol NetworkWeights: AnyObject, Sendable {
 }
 
 extension NetworkState {
+    /// Families that take indices (one-hot classes, tokens) have no vector step.
+    public func step(vectors: UnsafePointer<Float>) {
+        preconditionFailure("\(type(of: self)) takes input indices, not vectors")
+    }
+
     /// Primes from known inputs in one pass instead of `steps` steps: what
     /// `reset(phase: startPhase)` and stepping `inputs` (`steps` per stream,
     /// stream after stream, each in range) would leave. Returns true when
@@ -157,6 +182,10 @@ public protocol NetworkState: AnyObject {
     /// Feeds one input per stream (`batch` indices, see `NetworkInput`) and
     /// computes every stream's outputs.
     func step(_ inputs: UnsafePointer<Int>)
+    /// Feeds one dense input vector per stream (`NetworkInput.width` floats
+    /// each, stream after stream: a multi-hot family's frames) and computes
+    /// every stream's outputs.
+    func step(vectors: UnsafePointer<Float>)
     /// Primes from known inputs in one pass (see the extension's default, which cannot).
     func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool?
 }
@@ -215,6 +244,8 @@ public enum ModelRegistry {
     public static let families: [any ModelConfiguration.Type] = [
         SeqUNetConfig.self,
         WaveNetConfig.self,
+        PlainSeqUNetConfig.self,
+        TCNConfig.self,
     ]
 
     /// The family named `architecture` in metadata or a spec.

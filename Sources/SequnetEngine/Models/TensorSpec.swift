@@ -33,6 +33,14 @@ public struct ConvSpec: Sendable, Equatable {
         case gated
         /// A gated transposed conv, weights `[inputs, outputs, kernel]` (ConvTranspose1d).
         case gatedTransposed
+        /// A transposed conv, `prefix.weight` `[inputs, outputs, kernel]` and `prefix.bias`.
+        case transposed
+        /// A weight-normalised conv (`torch.nn.utils.weight_norm`, dim 0):
+        /// `prefix.weight_g` `[outputs, 1, 1]`, `prefix.weight_v` `[outputs,
+        /// inputs, kernel]` and `prefix.bias`. The engine folds g and v into
+        /// one weight at load and rounds that to the model's precision, so
+        /// neither is a matrix it stores.
+        case weightNormed
     }
 
     public let prefix: String
@@ -58,20 +66,26 @@ public struct ConvSpec: Sendable, Equatable {
     }
 
     public var weightShape: [Int] {
-        kind == .gatedTransposed ? [inputs, outputs, kernel] : [outputs, inputs, kernel]
+        isTransposed ? [inputs, outputs, kernel] : [outputs, inputs, kernel]
     }
+
+    var isTransposed: Bool { kind == .gatedTransposed || kind == .transposed }
 
     /// The tensors, weight before bias, filter before gate.
     public var tensors: [TensorSpec] {
-        let fanIn = (kind == .gatedTransposed ? outputs : inputs) * kernel
+        let fanIn = (isTransposed ? outputs : inputs) * kernel
         func pair(_ stem: String) -> [TensorSpec] {
             [TensorSpec(name: "\(stem).weight", shape: weightShape, fanIn: fanIn,
-                        outputAxis: isLookupTable ? nil : kind == .gatedTransposed ? 1 : 0, isOutputLayer: isOutputLayer),
+                        outputAxis: isLookupTable ? nil : isTransposed ? 1 : 0, isOutputLayer: isOutputLayer),
              TensorSpec(name: "\(stem).bias", shape: [outputs], fanIn: fanIn)]
         }
         switch kind {
-        case .plain: return pair(prefix)
+        case .plain, .transposed: return pair(prefix)
         case .gated, .gatedTransposed: return pair("\(prefix).filter") + pair("\(prefix).gate")
+        case .weightNormed:
+            return [TensorSpec(name: "\(prefix).weight_g", shape: [outputs, 1, 1], fanIn: fanIn),
+                    TensorSpec(name: "\(prefix).weight_v", shape: weightShape, fanIn: fanIn),
+                    TensorSpec(name: "\(prefix).bias", shape: [outputs], fanIn: fanIn)]
         }
     }
 }
@@ -115,14 +129,14 @@ public struct TensorReader {
 
     /// A plain conv's weight and bias.
     public mutating func conv(_ spec: ConvSpec) throws -> (weight: Tensor, bias: Tensor) {
-        precondition(spec.kind == .plain)
+        precondition(spec.kind == .plain || spec.kind == .transposed)
         let t = spec.tensors
         return (try take(t[0]), try take(t[1]))
     }
 
     /// A gated conv's four tensors.
     mutating func gatedTensors(_ spec: ConvSpec) throws -> GatedConvTensors {
-        precondition(spec.kind != .plain)
+        precondition(spec.kind == .gated || spec.kind == .gatedTransposed)
         let t = spec.tensors
         return GatedConvTensors(filter: try take(t[0]), filterBias: try take(t[1]),
                                 gate: try take(t[2]), gateBias: try take(t[3]))
@@ -137,6 +151,26 @@ public struct TensorReader {
                                            expected: "\(dimensions.count) dimensions [\(dimensions.joined(separator: ", "))]")
         }
         return shape
+    }
+
+    /// A weight-normalised conv's weight folded as torch computes it,
+    /// `v * (g / ||v||)` with the norm over each output channel's inputs and
+    /// taps (no epsilon), and its bias. The fold is done in double and
+    /// rounded once.
+    public mutating func weightNormedConv(_ spec: ConvSpec) throws -> (weight: Tensor, bias: Tensor) {
+        precondition(spec.kind == .weightNormed)
+        let t = spec.tensors
+        let g = try take(t[0]), v = try take(t[1]), bias = try take(t[2])
+        return (WeightNorm.folded(g: g, v: v), bias)
+    }
+
+    /// Marks `name` as read if the dict has it with `shape`: tensors the
+    /// reference lists twice under two names (a TCN block's `net.0.*` is its
+    /// `conv1.*`), which the engine reads once.
+    public mutating func skipDuplicate(_ name: String, shape: [Int]) throws {
+        guard let tensor = dict.tensors[name] else { return }
+        guard tensor.shape == shape else { throw ModelLoadError.wrongShape(name: name, expected: shape, actual: tensor.shape) }
+        used.insert(name)
     }
 
     /// Throws if any tensor was not taken.
@@ -154,10 +188,49 @@ struct GatedConvTensors {
     var gateBias: Tensor
 }
 
+/// Folding and unfolding `torch.nn.utils.weight_norm` (dim 0).
+enum WeightNorm {
+    /// `v * (g / ||v||)` per output channel (axis 0), in double, rounded once.
+    static func folded(g: Tensor, v: Tensor) -> Tensor {
+        let outputs = v.shape[0], per = v.values.count / max(outputs, 1)
+        var w = [Float](repeating: 0, count: v.values.count)
+        for o in 0..<outputs {
+            let norm = channelNorm(v.values, channel: o, per: per)
+            // g equal to the norm (as `unfolded` stores a folded weight) is a
+            // factor of exactly 1, so exporting and loading again changes no
+            // bit; torch's float32 would differ from that by under an ulp.
+            let factor = g.values[o] == Float(norm) ? 1 : Double(g.values[o]) / norm
+            for i in 0..<per { w[o * per + i] = Float(Double(v.values[o * per + i]) * factor) }
+        }
+        return Tensor(shape: v.shape, values: w)
+    }
+
+    /// g and v that fold back to exactly `weight`: v is the weight and g its
+    /// norm, computed as `folded` computes it, so the factor is exactly 1.
+    static func unfolded(_ weight: [Float], shape: [Int]) -> (g: Tensor, v: Tensor) {
+        let outputs = shape[0], per = weight.count / max(outputs, 1)
+        let g = (0..<outputs).map { Float(channelNorm(weight, channel: $0, per: per)) }
+        return (Tensor(shape: [outputs, 1, 1], values: g), Tensor(shape: shape, values: weight))
+    }
+
+    private static func channelNorm(_ values: [Float], channel: Int, per: Int) -> Double {
+        var sum = 0.0
+        for i in 0..<per { let x = Double(values[channel * per + i]); sum += x * x }
+        return sum.squareRoot()
+    }
+}
+
 extension StateDict {
     /// Stores a plain conv under `spec`'s names.
     mutating func put(_ spec: ConvSpec, weight: [Float], bias: [Float]) {
         let t = spec.tensors
+        if spec.kind == .weightNormed {
+            let (g, v) = WeightNorm.unfolded(weight, shape: t[1].shape)
+            set(t[0].name, g)
+            set(t[1].name, v)
+            set(t[2].name, Tensor(shape: t[2].shape, values: bias))
+            return
+        }
         set(t[0].name, Tensor(shape: t[0].shape, values: weight))
         set(t[1].name, Tensor(shape: t[1].shape, values: bias))
     }

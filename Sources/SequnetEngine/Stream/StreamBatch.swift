@@ -72,6 +72,12 @@ public final class StreamBatch: @unchecked Sendable {
     where C.Element: BinaryInteger {
         precondition(prompts.count <= 1 || prompts.count == count, "one prompt per stream, one for all, or none")
         let config = model.config
+        if config.input.isVector {
+            // Vector inputs are not indices: only zero state (see `startSequence`).
+            precondition(prompts.allSatisfy { $0.isEmpty }, "a multi-hot model is primed with startSequence and step(vectors:)")
+            network.reset(phase: 0)
+            return true
+        }
         let inputSize = config.inputSize, cycles = config.cycles
         let kept = (0..<count).map { b -> [Int] in
             prompts.isEmpty ? [] : prompts[prompts.count == 1 ? 0 : b].suffix(inputSize).map { Int($0) }
@@ -114,6 +120,29 @@ public final class StreamBatch: @unchecked Sendable {
         precondition(next.count == count)
         for b in 0..<count { inputs[b] = clamped(next[b]) }
         network.step(inputs)
+    }
+
+    /// Feeds one input vector per stream (`vectors.count` is `count` times
+    /// the input width: a multi-hot family's frames, stream after stream)
+    /// and updates every stream's outputs. Allocates nothing.
+    @inline(__always)
+    public func step(vectors: UnsafeBufferPointer<Float>) {
+        precondition(model.config.input.isVector, "this model takes input indices, not vectors")
+        precondition(vectors.count == count * inputCount)
+        network.step(vectors: vectors.baseAddress!)
+    }
+
+    /// Zeroes every stream and feeds the zero vectors the reference puts in
+    /// front of a whole sequence of `length` inputs (the plain Seq-U-Net's
+    /// pre-roll, from clock 0; nothing for a TCN). Feeding the sequence with
+    /// `step(vectors:)` then gives the reference's outputs for it, row for row.
+    public func startSequence(ofLength length: Int) {
+        precondition(model.config.input.isVector, "sequences of vectors are for multi-hot models")
+        network.reset(phase: 0)
+        let preroll = model.config.prerollSteps(beforeSequenceOf: length)
+        guard preroll > 0 else { return }
+        let zeros = [Float](repeating: 0, count: count * inputCount)
+        zeros.withUnsafeBufferPointer { for _ in 0..<preroll { network.step(vectors: $0.baseAddress!) } }
     }
 
     /// `step` for an array of inputs, one per stream.

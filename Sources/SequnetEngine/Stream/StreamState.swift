@@ -63,6 +63,18 @@ public final class StreamState: @unchecked Sendable {
         batch.step(UnsafeBufferPointer(start: self.input, count: 1))
     }
 
+    /// Feeds the newest input vector (a multi-hot model's frame, as wide as
+    /// its input) and updates `logits`. Allocates nothing.
+    @inline(__always)
+    public func step(vector: UnsafeBufferPointer<Float>) { batch.step(vectors: vector) }
+
+    /// `step(vector:)` for an array.
+    public func step(vector: [Float]) { vector.withUnsafeBufferPointer { step(vector: $0) } }
+
+    /// Zeroes the stream and feeds what the reference puts in front of a
+    /// whole sequence of `length` inputs (see `StreamBatch.startSequence`).
+    public func startSequence(ofLength length: Int) { batch.startSequence(ofLength: length) }
+
     /// The slowest clock level that ticks at the next `step` (0 for a single
     /// rate): that step computes levels 0 through this one.
     public var nextTickLevel: Int { batch.nextTickLevel }

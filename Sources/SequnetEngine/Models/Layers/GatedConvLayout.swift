@@ -11,7 +11,7 @@ extension TensorReader {
         switch spec.kind {
         case .gated: return GatedLayerWeights(stacking: tensors, precision: precision)
         case .gatedTransposed: return GatedLayerWeights(stackingUpsampling: tensors, precision: precision)
-        case .plain: preconditionFailure("a plain conv is not gated")
+        case .plain, .transposed, .weightNormed: preconditionFailure("a plain conv is not gated")
         }
     }
 }
@@ -22,7 +22,7 @@ extension StateDict {
         switch spec.kind {
         case .gated: put(spec, layer.unstacked(inputs: spec.inputs, taps: spec.kernel))
         case .gatedTransposed: put(spec, layer.unstackedUpsampling(kernel: spec.kernel))
-        case .plain: preconditionFailure("a plain conv is not gated")
+        case .plain, .transposed, .weightNormed: preconditionFailure("a plain conv is not gated")
         }
     }
 }
