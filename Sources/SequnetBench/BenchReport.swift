@@ -72,9 +72,13 @@ public struct BenchReport: Encodable, Sendable {
     public var timeToFirstSampleMs: Double?
     /// "AMD EPYC ..., 2 cores".
     public var machine: String
+    /// What a step is ("sample", "frame", "token"): the unit of every
+    /// `samples_*` figure (the keys keep the audio name).
+    public var stepUnit: String
 
     enum CodingKeys: String, CodingKey {
         case model, architecture, parameters, precision, threads, streams, independent, repeats, kernels, machine
+        case stepUnit = "step_unit"
         case kernelPath = "kernel_path"
         case samplesTimed = "samples_timed"
         case samplesPerSecond = "samples_per_second"

@@ -39,11 +39,12 @@ public enum BenchRunner {
         let cycles = config.cycles
 
         // Warm-up: touch every level's weights, and size the run.
-        let probe = model.makeStream(threads: options.threadsPerStream)
+        let probe = model.makeBatch(count: 1, threads: options.threadsPerStream)
+        probe.prime(with: [[Int]]())
+        var probeFeedback = GreedyFeedback(probe)
         let warmupSamples = max(cycles * 2, 2048)
         let warmStart = MonotonicClock.seconds()
-        var input = model.codec.paddingInput ?? 0
-        for _ in 0..<warmupSamples { probe.step(input); input = argmax(probe.logits) }
+        for _ in 0..<warmupSamples { probeFeedback.step() }
         let roughRate = Double(warmupSamples) / max(MonotonicClock.seconds() - warmStart, 1e-9)
         // About 3 s of one stream's work, spread over the batch.
         var n = options.samples ?? Int(roughRate * 3) / options.streams
@@ -59,7 +60,9 @@ public enum BenchRunner {
         let perStream = samplesPerSecond / Double(options.streams * options.independent)
         let rate = model.codec.stepsPerSecond
 
-        let priming = options.promptSamples.map { measurePriming(model: model, promptSamples: $0, options: options) }
+        // Multi-hot models are fed whole sequences, not primed from a window.
+        let priming = model.config.input.isVector ? nil
+            : options.promptSamples.map { measurePriming(model: model, promptSamples: $0, options: options) }
         let bound = BandwidthBound(model.weightReads)
         let replay = options.replay ? measureReplay(model: model, samples: n, repeats: repeats) : nil
         let report = BenchReport(
@@ -86,7 +89,7 @@ public enum BenchRunner {
             kernels: options.kernels ? SGEMVReplay(model: model).compareKernels() : nil,
             promptSamples: options.promptSamples, prefillSamplesPerSecond: priming?.stepsPerSecond,
             timeToFirstSampleMs: priming.map { $0.seconds * 1000 },
-            machine: machineSummary())
+            machine: machineSummary(), stepUnit: model.codec.stepName)
         return BenchMeasurement(report: report, latencyHistogram: histogram)
     }
 
@@ -133,15 +136,13 @@ public enum BenchRunner {
         result.stepTimes = [Double](repeating: 0, count: n)
         let batch = model.makeBatch(count: streams, threads: threads)
         batch.prime(with: [[Int]]())
-        // Different first inputs, so the streams' paths differ.
-        var inputs = (0..<streams).map { ((model.codec.paddingInput ?? 0) + $0) % batch.inputCount }
+        var feedback = GreedyFeedback(batch)
         for r in 0..<repeats {
             let start = MonotonicClock.nanoseconds()
             var before = start
             for i in 0..<n {
                 let level = batch.nextTickLevel
-                batch.step(inputs)
-                for b in 0..<streams { inputs[b] = argmax(batch.logits(b)) }
+                feedback.step()
                 let after = MonotonicClock.nanoseconds()
                 let took = after - before
                 before = after
@@ -223,6 +224,39 @@ public enum BenchRunner {
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }
+}
+
+/// Steps a batch on its own most likely outputs: each stream's argmax class,
+/// or, for a multi-hot model, the keys whose logit is positive. The streams
+/// start from different inputs, so their paths differ.
+struct GreedyFeedback {
+    let batch: StreamBatch
+    private var indices: [Int]
+    private var frames: [Float]
+    private let width: Int
+
+    init(_ batch: StreamBatch) {
+        self.batch = batch
+        let model = batch.model
+        width = model.config.input.width
+        indices = (0..<batch.count).map { ((model.codec.paddingInput ?? 0) + $0) % batch.inputCount }
+        frames = [Float](repeating: 0, count: model.config.input.isVector ? batch.count * width : 0)
+        for b in 0..<(frames.isEmpty ? 0 : batch.count) { frames[b * width + (40 + 5 * b) % width] = 1 }
+    }
+
+    @inline(__always)
+    mutating func step() {
+        if frames.isEmpty {
+            batch.step(indices)
+            for b in 0..<batch.count { indices[b] = argmax(batch.logits(b)) }
+        } else {
+            frames.withUnsafeBufferPointer { batch.step(vectors: $0) }
+            for b in 0..<batch.count {
+                let logits = batch.logits(b)
+                for k in 0..<min(width, logits.count) { frames[b * width + k] = logits[k] > 0 ? 1 : 0 }
+            }
+        }
     }
 }
 

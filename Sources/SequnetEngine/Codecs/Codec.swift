@@ -8,6 +8,8 @@ public protocol Codec: Sendable {
     var input: NetworkInput { get }
     /// The network output the codec reads its data from.
     var output: NetworkOutput { get }
+    /// What one step is called, singular ("sample", "frame", "token").
+    var stepName: String { get }
     /// Steps per second of real time (the sample rate, for audio); nil where
     /// a step is not a fixed span of time.
     var stepsPerSecond: Int? { get }

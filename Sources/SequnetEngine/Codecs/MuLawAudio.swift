@@ -16,6 +16,7 @@ public struct MuLawAudio: Codec {
     public var description: String { "\(Self.sampleRate) Hz mono, \(Self.classes)-class mu-law" }
     public var input: NetworkInput { .oneHot(classes: Self.classes) }
     public var output: NetworkOutput { .categorical(classes: Self.classes) }
+    public var stepName: String { "sample" }
     public var stepsPerSecond: Int? { Self.sampleRate }
     /// The reference pads a short prompt with silence.
     public var paddingInput: Int? { Int(Self.silence) }

@@ -17,6 +17,7 @@ public struct PianoRoll: Codec {
     /// frames, which a multi-hot step (not a single index) feeds.
     public var paddingInput: Int? { nil }
     /// A frame or token is not a fixed span of time.
+    public var stepName: String { "frame" }
     public var stepsPerSecond: Int? { nil }
 
     /// The key of a MIDI note, if a piano has it.

@@ -44,6 +44,7 @@ public struct TokenCodec: Codec {
     /// The reference scores windows from zero state: nothing pads a prompt.
     public var paddingInput: Int? { nil }
     /// A frame or token is not a fixed span of time.
+    public var stepName: String { "token" }
     public var stepsPerSecond: Int? { nil }
 
     /// The tokens of `symbols`; nil if one is not in the vocabulary.

@@ -133,36 +133,40 @@ struct Bench: ParsableCommand {
 
     private func printTable(_ r: BenchReport) {
         let perStream = r.samplesPerSecondPerStream
+        // "samples" for audio, "frames" or "tokens" for the symbolic models
+        let steps = r.stepUnit + "s"
         let plural = { (n: Int, word: String) in "\(n) \(word)\(n == 1 ? "" : "s")" }
         var rows: [(String, String)] = [
             ("model", "\(r.model), \(grouped(r.parameters)) parameters"),
-            ("setup", "\(r.precision) weights, \(r.kernelPath) kernels, \(r.independent > 1 ? "\(r.independent) independent batches of " : "")\(r.streams == 1 ? "1 stream" : "a batch of \(r.streams) streams") on \(plural(r.threads, "thread"))\(r.independent > 1 ? " each" : ""), \(grouped(r.samplesTimed)) samples x \(r.repeats) repeats after \(grouped(r.warmupSamples)) warm-up, \(r.machine)"),
-            ("speed", "\(grouped(Int(perStream))) samples/s per stream"
+            ("setup", "\(r.precision) weights, \(r.kernelPath) kernels, \(r.independent > 1 ? "\(r.independent) independent batches of " : "")\(r.streams == 1 ? "1 stream" : "a batch of \(r.streams) streams") on \(plural(r.threads, "thread"))\(r.independent > 1 ? " each" : ""), \(grouped(r.samplesTimed)) \(steps) x \(r.repeats) repeats after \(grouped(r.warmupSamples)) warm-up, \(r.machine)"),
+            ("speed", "\(grouped(Int(perStream))) \(steps)/s per stream"
                 + (r.realTimeFactor.map { String(format: " (%.2fx real time at %d Hz)", $0, r.stepsPerSecondOfRealTime ?? 0) } ?? "")
-                + (r.streams * r.independent > 1 ? ", \(grouped(Int(r.samplesPerSecond))) samples/s in all" : "")),
+                + (r.streams * r.independent > 1 ? ", \(grouped(Int(r.samplesPerSecond))) \(steps)/s in all" : "")),
         ]
         if let prompt = r.promptSamples, let rate = r.prefillSamplesPerSecond, let first = r.timeToFirstSampleMs {
             rows.append(("priming", String(format: "a %@-sample prompt: first sample after %.1f ms (%@ prompt samples/s)",
                                            grouped(prompt), first, grouped(Int(rate)))))
         }
         if let replay = r.replaySamplesPerSecond, let ratio = r.engineOverReplay {
-            rows.append(("sgemv replay", String(format: "%@ samples/s (engine/replay %.2fx)", grouped(Int(replay)), ratio)))
+            rows.append(("sgemv replay", String(format: "%@ \(steps)/s (engine/replay %.2fx)", grouped(Int(replay)), ratio)))
         }
         let l = r.latency
+        if r.stepsPerSecondOfRealTime != nil {
+            rows.append(("min buffer", r.minBufferMs.map { String(format: "%.2f ms plays in real time without an underrun", $0) }
+                ?? "none: slower than real time, so any buffer underruns eventually"))
+        }
         rows += [
             ("latency (us)", String(format: "p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f", l.p50, l.p90, l.p99, l.p999, l.max)),
-            ("min buffer", r.minBufferMs.map { String(format: "%.2f ms plays in real time without an underrun", $0) }
-                ?? "none: slower than real time, so any buffer underruns eventually"),
             ("stream state", humanBytes(Double(r.stateBytes)) + " per stream"),
-            ("weights", String(format: "%@ in all, %@ read per sample (%.1f GB/s at this speed)",
+            ("weights", String(format: "%@ in all, %@ read per \(r.stepUnit) (%.1f GB/s at this speed)",
                                humanBytes(Double(r.weightBytes)), humanBytes(r.weightBytesPerSample), r.weightBandwidthGBPerSecond)),
-            ("multiply-adds", grouped(Int(r.multiplyAddsPerSample.rounded())) + " per sample"),
-            ("bound", String(format: "reading %@ of weights per sample, each group at the bandwidth measured for its reuse footprint (%.1f GB/s overall), allows %@ samples/s; the engine reaches %.0f%%",
+            ("multiply-adds", grouped(Int(r.multiplyAddsPerSample.rounded())) + " per \(r.stepUnit)"),
+            ("bound", String(format: "reading %@ of weights per \(r.stepUnit), each group at the bandwidth measured for its reuse footprint (%.1f GB/s overall), allows %@ \(steps)/s; the engine reaches %.0f%%",
                              humanBytes(r.weightBytesPerSample), r.measuredReadBandwidthGBPerSecond,
                              grouped(Int(r.boundSamplesPerSecond)), perStream / r.boundSamplesPerSecond * 100)),
         ]
         rows += labelled("bandwidth by period", r.bandwidthByPeriod) { group in
-            String(format: "every %5d samples: %@ read, reuse footprint %@, %.1f GB/s, %.0f%% of the bound's time",
+            String(format: "every %5d \(steps): %@ read, reuse footprint %@, %.1f GB/s, %.0f%% of the bound's time",
                    group.periodSamples, humanBytes(group.bytes), humanBytes(Double(group.footprintBytes)),
                    group.readGBPerSecond, group.bytesPerSample / (group.readGBPerSecond * 1e9) * r.boundSamplesPerSecond * 100)
         }

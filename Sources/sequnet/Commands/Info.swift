@@ -26,27 +26,28 @@ struct Info: ParsableCommand {
         let model = loaded.model, config = model.config, codec = model.codec
         let rate = report.sampleRate ?? 1
         let unit = codec.stepsPerSecond == nil ? "steps" : "samples"
-        let rows: [(String, String)] = [
+        let rows: [(String, String)?] = [
             ("model", "\(loaded.path) (\(loaded.format))"),
             ("architecture", "\(type(of: config).familyName) (\(report.architecture))"),
             ("hyper-parameters", config.hyperparameters.map { "\($0.name.replacingOccurrences(of: "_", with: " ")) \($0.value)" }
                 .joined(separator: ", ")),
             ("parameters", "\(grouped(model.parameterCount)) (\(humanBytes(Double(model.weightBytes))) of \(model.precision.elementType) weights)"),
             ("kernels", "\(report.kernelPath) (CPU: \(CPUFeatures.current.extensions.joined(separator: " ")))"),
-            ("input size", "\(grouped(config.inputSize)) \(unit) (the reference's priming window)"),
+            codec.stepsPerSecond == nil ? nil : ("input size", "\(grouped(config.inputSize)) \(unit) (the reference's priming window)"),
             ("receptive field", report.receptiveFieldMs.map {
                 String(format: "%@ samples (%.2f ms at %d Hz)", grouped(config.receptiveField), $0, rate)
-            } ?? "\(grouped(config.receptiveField)) steps"),
+            } ?? "\(grouped(config.receptiveField)) \(codec.stepName)s"),
             ("time scales", config.cycles > 1 ? "\(config.timeScales) (a clock cycle of \(config.cycles) \(unit))" : "\(config.timeScales)"),
-            ("multiply-adds", String(format: "%@ per sample (%.3f G/s at real time)",
-                                     grouped(Int(model.multiplyAddsPerSample.rounded())), model.multiplyAddsPerSample * Double(rate) / 1e9)),
-            ("weight bytes", String(format: "%@ per sample (%@/s at real time)",
-                                    grouped(Int(model.weightBytesPerSample.rounded())), humanBytes(model.weightBytesPerSample * Double(rate)))),
+            ("multiply-adds", "\(grouped(Int(model.multiplyAddsPerSample.rounded()))) per \(codec.stepName)"
+                + (codec.stepsPerSecond == nil ? "" : String(format: " (%.3f G/s at real time)", model.multiplyAddsPerSample * Double(rate) / 1e9))),
+            ("weight bytes", "\(grouped(Int(model.weightBytesPerSample.rounded()))) per \(codec.stepName)"
+                + (codec.stepsPerSecond == nil ? "" : " (\(humanBytes(model.weightBytesPerSample * Double(rate)))/s at real time)")),
             ("stream state", humanBytes(Double(report.stateBytes))),
             (codec.stepsPerSecond != nil ? "audio" : "data", codec.description),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        for (key, value) in rows {
+        let shown = rows.compactMap { $0 }
+        let width = shown.map(\.0.count).max() ?? 0
+        for (key, value) in shown {
             print(key + ":" + String(repeating: " ", count: width - key.count + 1) + value)
         }
     }

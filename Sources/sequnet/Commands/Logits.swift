@@ -6,39 +6,63 @@ import SequnetEngine
 /// `sequnet logits`: teacher-forced logits, the golden fixtures' layout.
 struct Logits: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write teacher-forced logits as float32 little-endian rows of 256 values.",
+        abstract: "Write teacher-forced logits as float32 little-endian rows (the golden fixtures' layout).",
         discussion: """
-            Row 0 is the logits right after priming with --prompt-classes; row i the logits \
-            after feeding byte i-1 of --feed-classes: len(feed)+1 rows in all, the layout of \
-            Tests/Fixtures/NAME.logits.f32. Class files hold one mu-law class per byte.
+            Audio models: row 0 is the logits right after priming with --prompt-classes; row i \
+            the logits after feeding byte i-1 of --feed-classes: len(feed)+1 rows of 256 in all, \
+            the layout of Tests/Fixtures/NAME.logits.f32. Class files hold one mu-law class per byte.
+
+            Piano-roll models: --feed-frames holds T frames of 88 bytes (0 or 1, key k = MIDI \
+            note 21+k); row t is the 88 logits after feeding frame t (predicting frame t+1): T \
+            rows. The clock is aligned as the official evaluation aligns a whole sequence of T \
+            frames: a plain Seq-U-Net is first fed its zero-frame pre-roll, a TCN nothing.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
 
-    @Option(name: .customLong("prompt-classes"), help: ArgumentHelp("Classes that prime the model (u8).", valueName: "P.u8"),
+    @Option(name: .customLong("prompt-classes"), help: ArgumentHelp("Classes that prime an audio model (u8).", valueName: "P.u8"),
             completion: .file())
-    var promptClasses: String
+    var promptClasses: String?
 
-    @Option(name: .customLong("feed-classes"), help: ArgumentHelp("Classes fed one at a time (u8).", valueName: "S.u8"),
+    @Option(name: .customLong("feed-classes"), help: ArgumentHelp("Classes fed one at a time to an audio model (u8).", valueName: "S.u8"),
             completion: .file())
-    var feedClasses: String
+    var feedClasses: String?
+
+    @Option(name: .customLong("feed-frames"),
+            help: ArgumentHelp("Piano-roll frames fed one at a time (T x 88 bytes of 0/1).", valueName: "F.u8"),
+            completion: .file())
+    var feedFrames: String?
 
     @Option(name: [.short, .long], help: ArgumentHelp("Output file, or - for stdout.", valueName: "OUT.f32"))
     var output: String
 
     func validate() throws {
-        try requireFile(promptClasses, what: "prompt classes file")
-        try requireFile(feedClasses, what: "feed classes file")
+        if let feedFrames {
+            guard promptClasses == nil, feedClasses == nil else {
+                throw ValidationError("--feed-frames is for piano-roll models; leave out --prompt-classes and --feed-classes")
+            }
+            try requireFile(feedFrames, what: "frames file")
+        } else {
+            guard let promptClasses, let feedClasses else {
+                throw ValidationError("give --prompt-classes and --feed-classes (audio models) or --feed-frames (piano-roll models)")
+            }
+            try requireFile(promptClasses, what: "prompt classes file")
+            try requireFile(feedClasses, what: "feed classes file")
+        }
         if output.isEmpty { throw ValidationError("-o needs a file name or -") }
     }
 
     func run() throws {
         let loaded = try modelOptions.load()
         let model = loaded.model
+        if let feedFrames { return try writeFrameLogits(model: model, feedFrames: feedFrames) }
+        guard !model.config.input.isVector else {
+            throw CLIError.invalidInput("\(loaded.path) is a piano-roll model: feed it frames with --feed-frames")
+        }
         let classes = model.config.output.count
-        let prompt = try readClasses(promptClasses, classes: classes)
-        let feed = try readClasses(feedClasses, classes: classes)
+        let prompt = try readClasses(promptClasses!, classes: classes)
+        let feed = try readClasses(feedClasses!, classes: classes)
 
         let out = try RawOutput.open(path: output)
         // A file cut short (a full disk) would read as fewer rows: remove it.
@@ -65,9 +89,58 @@ struct Logits: ParsableCommand {
         Console.error("wrote \(feed.count + 1) rows x \(classes) logits to \(out.name)")
     }
 
+    /// One row of logits per fed frame, the sequence aligned as the reference aligns it.
+    private func writeFrameLogits(model: Model, feedFrames: String) throws {
+        guard model.config.input.isVector else {
+            throw CLIError.invalidInput("--feed-frames is for piano-roll models; this one takes \(model.config.input)")
+        }
+        let width = model.config.input.width, outputs = model.config.output.count
+        let bytes = try readBytes(feedFrames)
+        guard !bytes.isEmpty, bytes.count % width == 0 else {
+            throw CLIError.invalidInput("'\(feedFrames)' holds \(bytes.count) bytes, not a whole number of \(width)-key frames")
+        }
+        if let bad = bytes.firstIndex(where: { $0 > 1 }) {
+            throw CLIError.invalidInput("'\(feedFrames)' byte \(bad) (frame \(bad / width), key \(bad % width)) is \(bytes[bad]), not 0 or 1")
+        }
+        let frames = bytes.count / width
+        let out = try RawOutput.open(path: output)
+        var finished = false
+        defer { if !finished { out.discardFile() } }
+        let stream = model.makeStream(threads: threadOptions.threads)
+        stream.startSequence(ofLength: frames)
+        var frame = [Float](repeating: 0, count: width)
+        var rows = [Float](); rows.reserveCapacity(64 * outputs)
+        for t in 0..<frames {
+            for k in 0..<width { frame[k] = Float(bytes[t * width + k]) }
+            stream.step(vector: frame)
+            rows.append(contentsOf: stream.logits)
+            if rows.count >= 64 * outputs || t == frames - 1 {
+                try rows.withUnsafeBufferPointer { try out.write(floats: $0) }
+                rows.removeAll(keepingCapacity: true)
+            }
+        }
+        try out.close()
+        finished = true
+        let preroll = model.config.prerollSteps(beforeSequenceOf: frames)
+        Console.error("wrote \(frames) rows x \(outputs) logits to \(out.name)"
+                      + (preroll > 0 ? " (after a pre-roll of \(preroll) zero frames)" : ""))
+    }
+
     /// The bytes of `path`, each a class that must be below `classes`; an
     /// empty file is an error (a prompt or feed of nothing is a mistake).
     private func readClasses(_ path: String, classes: Int) throws -> [UInt8] {
+        let bytes = try readBytes(path)
+        guard !bytes.isEmpty else {
+            throw CLIError.invalidInput("'\(path)' is empty: a class file holds one mu-law class per byte")
+        }
+        if let bad = bytes.firstIndex(where: { Int($0) >= classes }) {
+            throw CLIError.invalidInput("'\(path)' byte \(bad) is class \(bytes[bad]), but the model has \(classes) classes")
+        }
+        return bytes
+    }
+
+    /// Every byte of `path`.
+    private func readBytes(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CLIError.invalidInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -79,12 +152,6 @@ struct Logits: ParsableCommand {
             guard n >= 0 else { throw CLIError.invalidInput("cannot read '\(path)': \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             bytes += chunk[0..<n]
-        }
-        guard !bytes.isEmpty else {
-            throw CLIError.invalidInput("'\(path)' is empty: a class file holds one mu-law class per byte")
-        }
-        if let bad = bytes.firstIndex(where: { Int($0) >= classes }) {
-            throw CLIError.invalidInput("'\(path)' byte \(bad) is class \(bytes[bad]), but the model has \(classes) classes")
         }
         return bytes
     }
