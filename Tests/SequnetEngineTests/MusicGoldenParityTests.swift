@@ -65,4 +65,58 @@ final class MusicGoldenParityTests: XCTestCase {
         print("music_tcn_jsb max abs error \(error)")
         XCTAssertLessThanOrEqual(error, Self.tolerance)
     }
+
+    /// The official per-sequence NLL: the fed frames plus the final target frame.
+    func testSequenceNLLMatchesTheOfficialEvaluation() throws {
+        for name in ["music_sequnet_jsb", "music_tcn_jsb"] {
+            let fixture = try Fixture(name)
+            let model = try Model(contentsOf: Fixtures.path("symbolic/\(name).state.pt"))
+            var frames = fixture.feed.map { Float($0) }
+            var last = [Float](repeating: 0, count: 88)
+            for note in (fixture.info["data"] as? [String: Any])?["last_target_active_keys"] as? [Int] ?? [] { last[note] = 1 }
+            frames += last
+            var bad = -1
+            let score = try XCTUnwrap(frames.withUnsafeBufferPointer {
+                model.makeStream().score(frames: $0, frameCount: fixture.frames + 1, badFrame: &bad)
+            })
+            XCTAssertEqual(score.frames, 100)
+            XCTAssertEqual(score.natsPerFrame, fixture.info["nll_per_frame"] as? Double ?? 0, accuracy: 1e-4, name)
+        }
+    }
+
+    /// Exporting (what `convert` writes) and loading again gives the same model, bit for bit.
+    func testExportedWeightsRebuildTheSameModel() throws {
+        for name in ["music_sequnet_jsb", "music_tcn_jsb"] {
+            let fixture = try Fixture(name)
+            let model = try Model(contentsOf: Fixtures.path("symbolic/\(name).state.pt"))
+            let again = try Model(stateDict: model.exportStateDict())
+            let a = logits(model, fixture), b = logits(again, fixture)
+            XCTAssertEqual(a, b, name)
+            XCTAssertEqual(again.exportStateDict().tensors, model.exportStateDict().tensors, name)
+        }
+    }
+
+    /// Reduced precisions stay close to float32 on real data (their measured cost is in the README).
+    func testReducedPrecisionsStayClose() throws {
+        for name in ["music_sequnet_jsb", "music_tcn_jsb"] {
+            let fixture = try Fixture(name)
+            for precision in [MatrixPrecision.bf16, .int8] {
+                let model = try Model(contentsOf: Fixtures.path("symbolic/\(name).state.pt"), precision: precision)
+                let error = zip(logits(model, fixture), fixture.logits).map { abs($0 - $1) }.max() ?? .infinity
+                XCTAssertLessThan(error, 0.05, "\(name) \(precision)")
+                XCTAssertGreaterThan(error, 0, "\(name) \(precision) rounds nothing")
+            }
+        }
+    }
+
+    func logits(_ model: Model, _ fixture: Fixture) -> [Float] {
+        let stream = model.makeStream()
+        stream.startSequence(ofLength: fixture.frames)
+        var all: [Float] = []
+        for t in 0..<fixture.frames {
+            stream.step(vector: fixture.feed[(t * 88)..<((t + 1) * 88)].map { Float($0) })
+            all += stream.logits
+        }
+        return all
+    }
 }

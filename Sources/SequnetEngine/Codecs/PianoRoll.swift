@@ -1,3 +1,5 @@
+import Foundation
+
 /// An 88-key piano roll, one multi-hot frame per step: the codec of the
 /// paper's polyphonic-music models (JSB Chorales, Nottingham). Key k is MIDI
 /// note 21 + k (A0 ... C8), the columns of the data sets' `.mat` rolls. Each
@@ -43,5 +45,19 @@ public struct PianoRoll: Codec {
     /// The MIDI notes a frame sounds (keys above one half), lowest first.
     public static func notes(in frame: [Float]) -> [Int] {
         frame.prefix(keys).enumerated().filter { $0.element > 0.5 }.map { midiNote(ofKey: $0.offset) }
+    }
+}
+
+extension PianoRoll {
+    /// The reference's loss for one frame, in nats: for each key,
+    /// `max(z,0) - z*y + log(1 + exp(-|z|))` (BCE with logits, the stable
+    /// form), summed over keys. Computed in double.
+    public static func negativeLogLikelihood(logits: UnsafeBufferPointer<Float>, target: UnsafeBufferPointer<Float>) -> Double {
+        var total = 0.0
+        for k in 0..<min(logits.count, target.count) {
+            let z = Double(logits[k]), y = Double(target[k])
+            total += max(z, 0) - z * y + log1p(exp(-abs(z)))
+        }
+        return total
     }
 }
