@@ -70,6 +70,9 @@ public struct BenchReport: Encodable, Sendable {
     public var promptSamples: Int?
     public var prefillSamplesPerSecond: Double?
     public var timeToFirstSampleMs: Double?
+    /// Priming a batch from silence the first time (computed), and again (copied).
+    public var silencePrimingMs: Double?
+    public var silenceCopyMs: Double?
     /// "AMD EPYC ..., 2 cores".
     public var machine: String
     /// What a step is ("sample", "frame", "token"): the unit of every
@@ -99,6 +102,7 @@ public struct BenchReport: Encodable, Sendable {
         case engineOverReplay = "engine_over_replay"
         case promptSamples = "prompt_samples", prefillSamplesPerSecond = "prefill_samples_per_second"
         case timeToFirstSampleMs = "time_to_first_sample_ms"
+        case silencePrimingMs = "silence_priming_ms", silenceCopyMs = "silence_copy_ms"
     }
 
     /// The report as one line of JSON, keys sorted.

@@ -89,6 +89,7 @@ public enum BenchRunner {
             kernels: options.kernels ? SGEMVReplay(model: model).compareKernels() : nil,
             promptSamples: options.promptSamples, prefillSamplesPerSecond: priming?.stepsPerSecond,
             timeToFirstSampleMs: priming.map { $0.seconds * 1000 },
+            silencePrimingMs: priming.map { $0.silenceSeconds * 1000 }, silenceCopyMs: priming.map { $0.copySeconds * 1000 },
             machine: machineSummary(), stepUnit: model.codec.stepName)
         return BenchMeasurement(report: report, latencyHistogram: histogram)
     }
@@ -169,7 +170,17 @@ public enum BenchRunner {
     /// pattern), median of `repeats`: the time from the start of priming to
     /// the first sample's distribution, and the prompt steps per second.
     private static func measurePriming(model: Model, promptSamples: Int, options: BenchOptions)
-        -> (seconds: Double, stepsPerSecond: Double) {
+        -> (seconds: Double, stepsPerSecond: Double, silenceSeconds: Double, copySeconds: Double) {
+        // From silence: the first batch of this size computes it (a fresh
+        // model of the same weights, so nothing is cached), later ones copy it.
+        let fresh = try! Model(weights: model.weights, precision: model.precision)
+        var start = MonotonicClock.seconds()
+        fresh.makeBatch(count: options.streams, threads: options.threadsPerStream).prime(with: [[Int]]())
+        let silence = MonotonicClock.seconds() - start
+        let copy = fresh.makeBatch(count: options.streams, threads: options.threadsPerStream)
+        start = MonotonicClock.seconds()
+        copy.prime(with: [[Int]]())
+        let copySeconds = MonotonicClock.seconds() - start
         let prompt = (0..<promptSamples).map { 96 + ($0 * 37) % 64 }
         let batch = model.makeBatch(count: options.streams, threads: options.threadsPerStream)
         let times = (0..<options.repeats).map { _ -> Double in
@@ -179,7 +190,7 @@ public enum BenchRunner {
         }.sorted()
         let median = times[times.count / 2]
         // Priming feeds the input size (the prompt's tail, padded in front).
-        return (median, Double(min(promptSamples, model.config.inputSize)) / median)
+        return (median, Double(min(promptSamples, model.config.inputSize)) / median, silence, copySeconds)
     }
 
     /// Samples/s of the bare-sgemv replay (median of `repeats`), one thread.

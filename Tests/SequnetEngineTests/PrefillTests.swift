@@ -30,6 +30,23 @@ final class PrefillTests: XCTestCase {
         }
     }
 
+    /// Priming from silence is computed once per model and batch size, then
+    /// copied: a batch that copies it computes what stepping through the
+    /// silence computes, and a stream that has since moved on does not
+    /// change what the next one copies.
+    func testSilencePrimingIsComputedOnceThenCopied() throws {
+        for name in Fixtures.names {
+            let model = try Fixtures.model(name)
+            XCTAssertNil(model.silencePrimed.state(batch: 2))
+            let first = logitsAfterPriming(model, prompts: [[], []], stepping: false, extra: 40)
+            XCTAssertNotNil(model.silencePrimed.state(batch: 2), name)
+            let copied = logitsAfterPriming(model, prompts: [[], []], stepping: false, extra: 40)
+            let stepped = logitsAfterPriming(model, prompts: [[], []], stepping: true, extra: 40)
+            XCTAssertEqual(first, stepped, name)
+            XCTAssertEqual(copied, stepped, name)
+        }
+    }
+
     func testPrefillIsSteppingOnEveryGoldenSeqUNet() throws {
         for name in Fixtures.names where name.hasPrefix("sequnet") {
             for precision in MatrixPrecision.allCases {

@@ -13,6 +13,8 @@ public final class Model: @unchecked Sendable {
     public let sourceFormat: CheckpointFormat?
     /// The precision the weight matrices are stored and read in.
     public let precision: MatrixPrecision
+    /// States primed from silence, by batch size (see `SilencePrimedStates`).
+    let silencePrimed = SilencePrimedStates()
 
     /// The family's configuration.
     public var config: any ModelConfiguration { weights.configuration }
@@ -150,4 +152,30 @@ public final class Model: @unchecked Sendable {
 
     /// Bytes of weights read per generated step (averaged over a clock cycle).
     public var weightBytesPerSample: Double { weightReads.reduce(0) { $0 + $1.bytesPerSample } }
+}
+
+/// Priming from silence feeds a model's whole input size (32,761 steps for
+/// the paper's Seq-U-Net), and always leaves the same state: so it is done
+/// once per model and batch size, and later batches copy it. A few batch
+/// sizes are kept (a server's listeners come and go in batches of a few sizes).
+final class SilencePrimedStates: @unchecked Sendable {
+    private let lock = NSLock()
+    private var states: [Int: NetworkStateSnapshot] = [:]
+    /// Batch sizes kept; the oldest goes first.
+    private var order: [Int] = []
+    static let capacity = 4
+
+    func state(batch: Int) -> NetworkStateSnapshot? {
+        lock.lock(); defer { lock.unlock() }
+        return states[batch]
+    }
+
+    func keep(_ snapshot: NetworkStateSnapshot) {
+        lock.lock(); defer { lock.unlock() }
+        if states[snapshot.batch] == nil {
+            order.append(snapshot.batch)
+            if order.count > Self.capacity { states[order.removeFirst()] = nil }
+        }
+        states[snapshot.batch] = snapshot
+    }
 }

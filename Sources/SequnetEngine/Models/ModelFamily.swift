@@ -186,8 +186,41 @@ public protocol NetworkState: AnyObject {
     /// each, stream after stream: a multi-hot family's frames) and computes
     /// every stream's outputs.
     func step(vectors: UnsafePointer<Float>)
+    /// Everything later steps depend on, copied out: a primed state that
+    /// others of the same weights and batch start from (`restore`).
+    func snapshot() -> NetworkStateSnapshot
+    /// Makes this state exactly what `snapshot` recorded (a state of the
+    /// same weights and batch).
+    func restore(_ snapshot: NetworkStateSnapshot)
     /// Primes from known inputs in one pass (see the extension's default, which cannot).
     func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool?
+}
+
+/// A copy of a `NetworkState`: its arena of floats (ring buffers, vectors,
+/// outputs) and its integers (clock phase, ring write slots, class windows).
+/// Immutable once taken.
+public final class NetworkStateSnapshot: @unchecked Sendable {
+    let floats: [Float]
+    let integers: [Int]
+    let batch: Int
+
+    init(floats: [Float], integers: [Int], batch: Int) {
+        (self.floats, self.integers, self.batch) = (floats, integers, batch)
+    }
+
+    /// Bytes held.
+    public var bytes: Int { floats.count * 4 + integers.count * 8 }
+}
+
+extension FloatArena {
+    /// The arena's floats, for a snapshot.
+    var copied: [Float] { buffer.array }
+
+    /// Puts a snapshot's floats back.
+    func restore(_ floats: [Float]) {
+        precondition(floats.count == buffer.count)
+        floats.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: floats.count) }
+    }
 }
 
 /// One matrix product of a family's step: run whenever the step's slowest

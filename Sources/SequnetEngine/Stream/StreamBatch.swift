@@ -89,12 +89,18 @@ public final class StreamBatch: @unchecked Sendable {
         // The first primed input sits at n = -(inputSize-1) (mod cycles).
         let startPhase = ((-(inputSize - 1)) % cycles + cycles) % cycles
         guard steps > 0 else { network.reset(phase: startPhase); return true }
+        // Silence always primes to the same state: computed once, then copied.
+        let fromSilence = !stepping && kept.allSatisfy { $0.isEmpty }
+        if fromSilence, let primed = model.silencePrimed.state(batch: count) {
+            network.restore(primed)
+            return true
+        }
         // Every stream's inputs, stream after stream, each prompt padded in front.
         var all = [Int](repeating: clamped(padding ?? 0), count: count * steps)
         for b in 0..<count {
             for (i, input) in kept[b].enumerated() { all[b * steps + steps - kept[b].count + i] = clamped(input) }
         }
-        return all.withUnsafeBufferPointer { all in
+        let done = all.withUnsafeBufferPointer { all in
             if !stepping, let done = network.prefill(all.baseAddress!, steps: steps, startPhase: startPhase,
                                                        shouldStop: shouldStop) {
                 return done
@@ -108,6 +114,8 @@ public final class StreamBatch: @unchecked Sendable {
             }
             return true
         }
+        if done && fromSilence { model.silencePrimed.keep(network.snapshot()) }
+        return done
     }
 
     /// `input` if the network takes it, else the last input it takes.

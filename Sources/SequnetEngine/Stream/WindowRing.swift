@@ -67,4 +67,10 @@ struct WindowRing {
 
     /// Back to the first slot; the caller zeroes the memory.
     mutating func rewind() { writeSlot = 0 }
+
+    /// Back to a recorded slot (`NetworkStateSnapshot`); the caller restores the memory.
+    mutating func restore(writeSlot slot: Int) {
+        precondition((0..<taps).contains(slot))
+        writeSlot = slot
+    }
 }

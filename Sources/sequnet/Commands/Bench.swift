@@ -147,6 +147,9 @@ struct Bench: ParsableCommand {
             rows.append(("priming", String(format: "a %@-sample prompt: first sample after %.1f ms (%@ prompt samples/s)",
                                            grouped(prompt), first, grouped(Int(rate)))))
         }
+        if let silence = r.silencePrimingMs, let copy = r.silenceCopyMs {
+            rows.append(("from silence", String(format: "primed in %.1f ms the first time, %.2f ms when copied", silence, copy)))
+        }
         if let replay = r.replaySamplesPerSecond, let ratio = r.engineOverReplay {
             rows.append(("sgemv replay", String(format: "%@ \(steps)/s (engine/replay %.2fx)", grouped(Int(replay)), ratio)))
         }

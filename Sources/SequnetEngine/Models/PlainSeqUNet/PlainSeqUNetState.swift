@@ -104,6 +104,17 @@ public final class PlainSeqUNetState: NetworkState, @unchecked Sendable {
         self.phase = phase
     }
 
+    public func snapshot() -> NetworkStateSnapshot {
+        NetworkStateSnapshot(floats: arena.copied, integers: [phase] + (0..<ringCount).map { rings[$0].writeSlot }, batch: batch)
+    }
+
+    public func restore(_ snapshot: NetworkStateSnapshot) {
+        precondition(snapshot.batch == batch)
+        arena.restore(snapshot.floats)
+        phase = snapshot.integers[0]
+        for r in 0..<ringCount { rings[r].restore(writeSlot: snapshot.integers[1 + r]) }
+    }
+
     /// This family takes vectors (piano-roll frames), not indices.
     public func step(_ inputs: UnsafePointer<Int>) {
         preconditionFailure("a plain Seq-U-Net takes input vectors (step(vectors:))")

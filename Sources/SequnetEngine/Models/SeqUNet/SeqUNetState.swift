@@ -118,6 +118,22 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         self.phase = phase
     }
 
+    public func snapshot() -> NetworkStateSnapshot {
+        let classes = (0..<(batch * 2 * config.kernelSize)).map { Int(classRing[$0]) }
+        return NetworkStateSnapshot(floats: arena.copied,
+                                    integers: [phase, classSlot] + (0..<ringCount).map { downRings[$0].writeSlot } + classes,
+                                    batch: batch)
+    }
+
+    public func restore(_ snapshot: NetworkStateSnapshot) {
+        precondition(snapshot.batch == batch)
+        arena.restore(snapshot.floats)
+        let ints = snapshot.integers
+        (phase, classSlot) = (ints[0], ints[1])
+        for r in 0..<ringCount { downRings[r].restore(writeSlot: ints[2 + r]) }
+        for i in 0..<(batch * 2 * config.kernelSize) { classRing[i] = Int32(ints[2 + ringCount + i]) }
+    }
+
     /// Feeds one class per stream and computes each stream's logits for the next sample.
     public func step(_ inputs: UnsafePointer<Int>) {
         let c = config.features, k = config.kernelSize, levels = config.levels, depth = config.depth

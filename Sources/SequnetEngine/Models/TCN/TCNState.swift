@@ -65,6 +65,21 @@ public final class TCNState: NetworkState, @unchecked Sendable {
         time = 0
     }
 
+    public func snapshot() -> NetworkStateSnapshot {
+        let slots = (rings1 + rings2).flatMap { ring in (0..<ring.dilation).map { ring.rings[$0].writeSlot } }
+        return NetworkStateSnapshot(floats: arena.copied, integers: [time] + slots, batch: batch)
+    }
+
+    public func restore(_ snapshot: NetworkStateSnapshot) {
+        precondition(snapshot.batch == batch)
+        arena.restore(snapshot.floats)
+        time = snapshot.integers[0]
+        var next = 1
+        for ring in rings1 + rings2 {
+            for r in 0..<ring.dilation { ring.rings[r].restore(writeSlot: snapshot.integers[next]); next += 1 }
+        }
+    }
+
     public func step(_ inputs: UnsafePointer<Int>) {
         preconditionFailure("a TCN takes input vectors (step(vectors:))")
     }

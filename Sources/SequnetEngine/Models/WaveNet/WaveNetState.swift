@@ -73,6 +73,16 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
     /// One clock rate: nothing to schedule.
     public var nextTickLevel: Int { 0 }
 
+    public func snapshot() -> NetworkStateSnapshot {
+        NetworkStateSnapshot(floats: arena.copied, integers: [time], batch: batch)
+    }
+
+    public func restore(_ snapshot: NetworkStateSnapshot) {
+        precondition(snapshot.batch == batch)
+        arena.restore(snapshot.floats)
+        time = snapshot.integers[0]
+    }
+
     /// Zeroes every layer's history; a WaveNet has one clock, so `phase` is always 0.
     public func reset(phase: Int) {
         arena.buffer.zero()
