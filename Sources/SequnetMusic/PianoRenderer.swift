@@ -67,7 +67,8 @@ public final class PianoRenderer {
     public let program: Int
 
     private let settings: OpaquePointer
-    private let synth: OpaquePointer
+    private let gain: Float
+    private var synth: OpaquePointer
     private var sounding = PianoRollFrame.silent
     private var elapsedSeconds = 0.0
     private var framesRendered = 0
@@ -78,12 +79,14 @@ public final class PianoRenderer {
     ///   - soundFontPath: a `.sf2` file (default: Debian's FluidR3 GM).
     ///   - sampleRate: 8,000 ... 96,000 Hz (FluidSynth's range).
     ///   - program: the General MIDI program (0 ... 127) on channel 0.
-    ///   - gain: FluidSynth's master gain (its default is 0.2, which keeps
-    ///     full chords below clipping).
+    ///   - gain: FluidSynth's master gain. FluidSynth's own default, 0.2,
+    ///     leaves the GM piano quiet (a triad at velocity 80 peaks near
+    ///     0.06); at 0.5 a ten-key chord struck at full velocity peaks near
+    ///     0.75, so rolls are loud without clipping.
     /// - Throws: `MusicError.soundFontMissing` when no file is at the path,
     ///   `.synthFailed` when FluidSynth refuses the settings or the file.
     public init(soundFontPath: String = PianoRenderer.defaultSoundFontPath, sampleRate: Int = 44_100,
-                program: Int = 0, gain: Float = 0.2) throws {
+                program: Int = 0, gain: Float = 0.5) throws {
         precondition((0...127).contains(program), "program \(program) is not 0...127")
         routeFluidSynthLogToStandardError
         self.soundFontPath = soundFontPath
@@ -94,28 +97,51 @@ public final class PianoRenderer {
         guard (8_000...96_000).contains(sampleRate) else {
             throw MusicError.synthFailed("sample rate \(sampleRate) Hz is outside 8000...96000")
         }
+        // FluidSynth would hand other files to libinstpatch, whose glib
+        // assertions print noise before failing; refuse them here.
+        guard Self.looksLikeSoundFont(atPath: soundFontPath) else {
+            throw MusicError.synthFailed("'\(soundFontPath)' is not a SoundFont (no RIFF 'sfbk' header)")
+        }
         guard let settings = new_fluid_settings() else { throw MusicError.synthFailed("cannot create settings") }
         // Load only the samples of the presets played (the piano), not the
-        // whole 148 MB soundfont; reverb and chorus stay on (FluidSynth's
-        // defaults) for a natural sound.
+        // whole 148 MB soundfont: a synthesiser starts in under 0.1 s, which
+        // lets `reset` start a fresh one. Reverb and chorus stay on
+        // (FluidSynth's defaults) for a natural sound.
         fluid_settings_setint(settings, "synth.dynamic-sample-loading", 1)
         guard fluid_settings_setnum(settings, "synth.sample-rate", Double(sampleRate)) == FLUID_OK else {
             delete_fluid_settings(settings)
             throw MusicError.synthFailed("sample rate \(sampleRate) Hz refused")
         }
-        guard let synth = new_fluid_synth(settings) else {
+        self.settings = settings
+        self.gain = gain
+        do {
+            synth = try Self.startSynth(settings: settings, soundFontPath: soundFontPath, program: program, gain: gain)
+        } catch {
             delete_fluid_settings(settings)
-            throw MusicError.synthFailed("cannot create the synthesiser")
+            throw error
         }
+    }
+
+    /// Whether the file starts like a SoundFont 2/3: `RIFF`, a size, `sfbk`.
+    private static func looksLikeSoundFont(atPath path: String) -> Bool {
+        guard let file = fopen(path, "rb") else { return false }
+        defer { fclose(file) }
+        var header = [UInt8](repeating: 0, count: 12)
+        guard fread(&header, 1, 12, file) == 12 else { return false }
+        return header[0..<4].elementsEqual("RIFF".utf8) && header[8..<12].elementsEqual("sfbk".utf8)
+    }
+
+    /// A synthesiser with the soundfont loaded and `program` on channel 0.
+    private static func startSynth(settings: OpaquePointer, soundFontPath: String, program: Int,
+                                   gain: Float) throws -> OpaquePointer {
+        guard let synth = new_fluid_synth(settings) else { throw MusicError.synthFailed("cannot create the synthesiser") }
         guard fluid_synth_sfload(synth, soundFontPath, 1) != FLUID_FAILED else {
             delete_fluid_synth(synth)
-            delete_fluid_settings(settings)
             throw MusicError.synthFailed("cannot load soundfont '\(soundFontPath)'")
         }
         fluid_synth_set_gain(synth, gain)
-        self.settings = settings
-        self.synth = synth
-        reset()
+        fluid_synth_program_change(synth, 0, Int32(program))
+        return synth
     }
 
     deinit {
@@ -124,13 +150,15 @@ public final class PianoRenderer {
     }
 
     /// Renders `frames`, `secondsPerStep` each, then `releaseSeconds` more so
-    /// the last notes and the reverb die away. Starts from silence (`reset`).
+    /// the last notes and the reverb die away. Starts from silence: a
+    /// renderer that has played before is `reset` first, so the samples
+    /// depend only on the arguments.
     ///
     /// - Precondition: `secondsPerStep` > 0, `releaseSeconds` ≥ 0,
     ///   1 ≤ `velocity` ≤ 127.
     public func render(_ frames: [PianoRollFrame], secondsPerStep: Double, velocity: Int = 80,
                        releaseSeconds: Double = 1) -> RenderedAudio {
-        reset()
+        if framesRendered > 0 || !sounding.isSilent { reset() }
         var samples: [Float] = []
         let total = (Double(frames.count) * secondsPerStep + max(0, releaseSeconds)) * Double(sampleRate)
         if total.isFinite && total < 1e9 { samples.reserveCapacity(2 * Int(total) + 2) }
@@ -164,10 +192,21 @@ public final class PianoRenderer {
     }
 
     /// Silences everything at once (voices, reverb and chorus) and restarts
-    /// the clock, for a new, unrelated rendering.
+    /// the clock, for a new, unrelated rendering: the next samples are
+    /// exactly those a new renderer would make.
     public func reset() {
-        fluid_synth_system_reset(synth)
-        fluid_synth_program_change(synth, 0, Int32(program))
+        // FluidSynth has no call that clears the reverb and chorus lines and
+        // its part-rendered block (fluid_synth_system_reset even leaves the
+        // voices sounding), so a fresh synthesiser is started; with dynamic
+        // sample loading that takes well under 0.1 s. It cannot fail where
+        // the first start succeeded, short of the soundfont being removed:
+        // then the old synthesiser is kept, silenced.
+        if let fresh = try? Self.startSynth(settings: settings, soundFontPath: soundFontPath, program: program, gain: gain) {
+            delete_fluid_synth(synth)
+            synth = fresh
+        } else {
+            fluid_synth_all_sounds_off(synth, -1)
+        }
         sounding = .silent
         elapsedSeconds = 0
         framesRendered = 0
