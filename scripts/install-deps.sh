@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh          build + run: libsndfile, OpenBLAS, libsamplerate,
 #                                    FluidSynth and the GM soundfont (piano-roll rendering)
 #   scripts/install-deps.sh --tools  also PyTorch (CPU) for the Python reference tests
-#   scripts/install-deps.sh --data   also fluidsynth, the GM soundfont and sox (training data)
+#   scripts/install-deps.sh --data   also the fluidsynth command and sox (training data)
 set -euo pipefail
 packages=(pkg-config libsndfile1-dev libopenblas-dev libsamplerate0-dev libfluidsynth-dev fluid-soundfont-gm)
 for arg in "$@"; do
