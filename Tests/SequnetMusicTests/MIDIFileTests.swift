@@ -195,3 +195,14 @@ final class MIDIFileTests: XCTestCase {
         XCTAssertEqual(try MIDIFile(contentsOfFile: path).pianoRoll(secondsPerStep: timing.secondsPerStep).frames, frames)
     }
 }
+
+extension MIDIFileTests {
+    func testEveryJSBTestChoraleSurvivesAMIDIRoundTrip() throws {
+        let path = PianoRollTextTests.packageRoot.appendingPathComponent("datasets/music/jsb_test.txt").path
+        let timing = StepTiming(beatsPerMinute: 120, stepsPerQuarter: 2)
+        for (index, chorale) in try PianoRollText.read(contentsOfFile: path).enumerated() {
+            let midi = try MIDIFile(bytes: MIDIFile.encode(chorale, timing: timing), name: "chorale \(index)")
+            XCTAssertEqual(try midi.pianoRoll(secondsPerStep: timing.secondsPerStep).frames, chorale, "chorale \(index)")
+        }
+    }
+}

@@ -75,6 +75,16 @@ final class PianoRollTextTests: XCTestCase {
         }
     }
 
+    func testLineByLineReadingForStreams() throws {
+        XCTAssertEqual(try PianoRollText.parseLine("# header", lineNumber: 1), .comment)
+        XCTAssertEqual(try PianoRollText.parseLine(" --- ", lineNumber: 2), .sequenceBreak)
+        XCTAssertEqual(try PianoRollText.parseLine("", lineNumber: 3), .frame(.silent))
+        XCTAssertEqual(try PianoRollText.parseLine("64 60", lineNumber: 4), .frame(PianoRollFrame(notes: [60, 64])))
+        XCTAssertThrowsError(try PianoRollText.parseLine("64 1e2", lineNumber: 5, source: "stdin")) {
+            XCTAssertEqual("\($0)", "stdin:5: '1e2' is not a MIDI note number")
+        }
+    }
+
     func testFormatThenParseGivesTheSequencesBack() throws {
         var generator = SplitMix(seed: 7)
         let sequences = (0..<4).map { _ in (0..<50).map { _ in generator.frame() } } + [[], [.silent]]
