@@ -410,6 +410,9 @@ struct MIDIByteReader {
                                                 note: first, velocity: kind == 0x90 ? second : 0))
                 }
             case 0xFF:
+                // Meta and sysex events leave running status as it was: the
+                // standard says they cancel it, but files in the wild rely on
+                // it surviving, and reading it is never ambiguous.
                 let type = try byte(before: end)
                 let length = try variableLength(before: end)
                 guard length <= end - offset else { throw error("meta event of \(length) bytes runs past its track", at: statusOffset) }
