@@ -4,8 +4,10 @@ import PackageDescription
 // Data flows through the targets in this order:
 //   SequnetCheckpoint (file formats) -> SequnetEngine (model families, stream
 //   state, samplers, codecs) -> SequnetAudio (libsndfile, libsamplerate) ->
-//   sequnet (the command). SequnetBench measures the engine (and alone links
-//   OpenBLAS, for its sgemv replay).
+//   sequnet (the command). SequnetMusic (piano-roll text, MIDI files, FluidSynth
+//   rendering) sits beside SequnetAudio for the polyphonic-music models.
+//   SequnetBench measures the engine (and alone links OpenBLAS, for its sgemv
+//   replay).
 // Release builds of the hot path drop Swift's runtime checks (the engine
 // checks shapes once at load) and, on x86-64, use AVX2 and FMA for the
 // hand-written SIMD kernels (every x86-64 CPU since 2013 has them).
@@ -29,7 +31,7 @@ let package = Package(
     name: "sequnet",
     products: [
         .executable(name: "sequnet", targets: ["sequnet"]),
-        .library(name: "SequnetKit", targets: ["SequnetCheckpoint", "SequnetEngine", "SequnetAudio"]),
+        .library(name: "SequnetKit", targets: ["SequnetCheckpoint", "SequnetEngine", "SequnetAudio", "SequnetMusic"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,6 +45,11 @@ let package = Package(
                        providers: [.apt(["libsamplerate0-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // No pkgConfig: fluidsynth.pc's cflags (glib, SDL2, -pthread) are not
+        // needed by <fluidsynth.h> and SwiftPM warns on every build about the
+        // flags it drops; the header is in /usr/include, the module map links
+        // -lfluidsynth. Debian: libfluidsynth-dev (scripts/install-deps.sh).
+        .systemLibrary(name: "CFluidSynth"),
 
         // Plain -O here: this target parses untrusted files, so Swift keeps its
         // bounds and overflow checks as a second line of defence.
@@ -57,6 +64,8 @@ let package = Package(
                 swiftSettings: optimise),
         .target(name: "SequnetAudio", dependencies: ["CSndFile", "CSampleRate"],
                 swiftSettings: optimise),
+        // Plain -O, like SequnetCheckpoint: it parses untrusted MIDI files.
+        .target(name: "SequnetMusic", dependencies: ["SequnetAudio", "CFluidSynth"]),
         .executableTarget(
             name: "sequnet",
             dependencies: [
@@ -68,6 +77,7 @@ let package = Package(
         .testTarget(name: "SequnetCheckpointTests", dependencies: ["SequnetCheckpoint"]),
         .testTarget(name: "SequnetEngineTests", dependencies: ["SequnetEngine", "SequnetCheckpoint"]),
         .testTarget(name: "SequnetBenchTests", dependencies: ["SequnetBench", "SequnetEngine"]),
+        .testTarget(name: "SequnetMusicTests", dependencies: ["SequnetMusic", "SequnetAudio"]),
         .testTarget(name: "SequnetCLITests", dependencies: ["SequnetAudio", "SequnetEngine", "SequnetCheckpoint"]),
     ],
     swiftLanguageModes: [.v5]
