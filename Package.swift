@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "sequnet",
             dependencies: [
-                "SequnetCheckpoint", "SequnetEngine", "SequnetAudio", "SequnetBench",
+                "SequnetCheckpoint", "SequnetEngine", "SequnetAudio", "SequnetMusic", "SequnetBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimise),

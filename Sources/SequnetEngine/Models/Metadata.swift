@@ -4,7 +4,7 @@ import SequnetCheckpoint
 /// The safetensors metadata `convert` writes, and the checks loading makes
 /// of it. Metadata is never trusted: the configuration is read off the
 /// tensors, and every field the metadata states must agree with it.
-enum ModelMetadata {
+public enum ModelMetadata {
     /// The family's `architecture` name.
     static let architectureKey = "sequnet.architecture"
     /// The configuration as a JSON object of integers, by reference names.
@@ -76,6 +76,9 @@ enum ModelMetadata {
             throw ModelLoadError.metadataContradicts(field: inputSizeKey, metadata: text, tensors: String(config.inputSize))
         }
     }
+
+    /// Seconds per step of a piano-roll model's data set (`convert --step-duration`).
+    public static let stepDurationKey = "sequnet.step_duration"
 
     /// The precision `convert --precision` stored the matrices in, and the
     /// one a load uses unless told otherwise.

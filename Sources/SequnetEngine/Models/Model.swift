@@ -13,6 +13,8 @@ public final class Model: @unchecked Sendable {
     public let sourceFormat: CheckpointFormat?
     /// The precision the weight matrices are stored and read in.
     public let precision: MatrixPrecision
+    /// The file's metadata (safetensors `__metadata__`), empty for torch files.
+    public private(set) var fileMetadata: [String: String] = [:]
     /// States primed from silence, by batch size (see `SilencePrimedStates`).
     let silencePrimed = SilencePrimedStates()
 
@@ -35,6 +37,13 @@ public final class Model: @unchecked Sendable {
         try config.validate()
         var reader = TensorReader(stateDict, precision: precision)
         try self.init(weights: try config.makeWeights(&reader), precision: precision, sourceFormat: stateDict.format)
+        fileMetadata = stateDict.metadata
+    }
+
+    /// Seconds one step of a piano-roll model lasts when played, as
+    /// `convert --step-duration` recorded it for the model's data set (nil if not recorded).
+    public var stepDuration: Double? {
+        fileMetadata[ModelMetadata.stepDurationKey].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
     }
 
     /// Builds a model from a state dict. The family comes from the tensor
@@ -126,6 +135,8 @@ public final class Model: @unchecked Sendable {
                                                       : Quantisation.quantised(tensor, to: stored, axis: axis)
         }
         if precision != .fp32 { dict.metadata[ModelMetadata.precisionKey] = precision.rawValue }
+        // What the data set's steps last is not in the weights: carried over.
+        if let seconds = source.metadata[ModelMetadata.stepDurationKey] { dict.metadata[ModelMetadata.stepDurationKey] = seconds }
         return dict
     }
 

@@ -30,7 +30,15 @@ struct Convert: ParsableCommand {
     @Option(help: ArgumentHelp("Precision to store the weight matrices in: \(MatrixPrecision.names).", valueName: "P"))
     var precision: String = "fp32"
 
+    @Option(name: .customLong("step-duration"),
+            help: ArgumentHelp("Piano-roll models: seconds one step lasts when played (e.g. 0.5 for JSB's quarter notes at 120 bpm); `generate` uses it by default.",
+                               valueName: "SECONDS"))
+    var stepDuration: Double?
+
     func validate() throws {
+        if let stepDuration, !(stepDuration > 0 && stepDuration <= 60) {
+            throw ValidationError("--step-duration must be a number of seconds above 0 and at most 60, got \(stepDuration)")
+        }
         guard MatrixPrecision(named: precision) != nil else {
             throw ValidationError("unknown precision '\(precision)' (supported: \(MatrixPrecision.names))")
         }
@@ -43,13 +51,19 @@ struct Convert: ParsableCommand {
     func run() throws {
         let target = MatrixPrecision(named: precision)!
         let source = try readCheckpoint(atPath: input)
-        let dict: StateDict
+        var dict: StateDict
         do {
             dict = try Model.convertedStateDict(source, hyperparameters: layout.hyperparameters, precision: target)
         } catch let error as ModelLoadError {
             throw ModelLoadError.inFile(path: input, error)
         }
         let model = try Model(stateDict: dict)
+        if let stepDuration {
+            guard model.codec is PianoRoll else {
+                throw CLIError.invalidInput("--step-duration is for piano-roll models; \(input) is not one")
+            }
+            dict.metadata[ModelMetadata.stepDurationKey] = String(stepDuration)
+        }
         try writeSafetensors(dict, toPath: output)
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? nil
         Console.error("wrote \(output): \(model.config.description), \(target.elementType) matrices, \(dict.names.count) tensors, "

@@ -6,7 +6,7 @@ import SequnetEngine
 /// `sequnet generate`: a fixed amount of audio to a WAV file (or stdout).
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate audio into a 16-bit mono 16 kHz WAV file (-o - for raw s16le on stdout).",
+        abstract: "Generate audio (16-bit mono 16 kHz WAV, or raw s16le with -o -), or music from a piano-roll model.",
         discussion: """
             With --prompt, the prompt (any audio libsndfile reads, mixed to mono, resampled to \
             16 kHz, mu-law quantised) primes the model: its last input-size samples, what the \
@@ -20,6 +20,15 @@ struct Generate: ParsableCommand {
             written to OUT with -i before its extension (out.wav: out-1.wav ... out-N.wav), or \
             to OUT with %d replaced by i. Give --prompt once for all streams or N times, one \
             per stream. Stream i is the same bytes as `generate --seed S+i-1` alone.
+
+            Piano-roll models (the paper's music Seq-U-Net and TCN): --steps N frames are drawn \
+            after the prompt (default 64), each key its own Bernoulli draw from its sigmoid at \
+            --temperature (0: every key whose logit is positive), seeded by --seed. -o OUT.mid \
+            writes a MIDI file, OUT.txt piano-roll text (one line of MIDI notes per step), \
+            OUT.wav the piece played by FluidSynth's General MIDI piano, and -o - streams the \
+            text to stdout as it is generated. --prompt takes piano-roll text (its first \
+            sequence) or a MIDI file (quantised to the step grid). A step lasts --step-duration \
+            seconds (default: what `convert --step-duration` recorded in the model, else 0.25).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -36,12 +45,29 @@ struct Generate: ParsableCommand {
 
     @OptionGroup var sampling: SamplingOptions
 
+    @Option(help: ArgumentHelp("Steps to generate: frames of a piano-roll model, samples of an audio model.", valueName: "N"))
+    var steps: Int?
+
+    @Option(name: .customLong("step-duration"),
+            help: ArgumentHelp("Piano-roll models: seconds per step in MIDI, WAV and MIDI prompts.", valueName: "SECONDS"))
+    var stepDuration: Double?
+
+    @Option(help: ArgumentHelp("Piano-roll models: the SoundFont OUT.wav is played with.", valueName: "SF2"),
+            completion: .file())
+    var soundfont: String?
+
     @Option(name: [.short, .long], help: ArgumentHelp("Output WAV file, or - for raw s16le on stdout.", valueName: "OUT"))
     var output: String
 
     static let defaultSeconds = 4.0
 
     func validate() throws {
+        if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
+        if steps != nil && length.sampleCount != nil { throw ValidationError("give --steps or --seconds/--samples, not both") }
+        if let stepDuration, !(stepDuration > 0 && stepDuration <= 60) {
+            throw ValidationError("--step-duration must be a number of seconds above 0 and at most 60, got \(stepDuration)")
+        }
+        if let soundfont { try requireFile(soundfont, what: "soundfont") }
         guard (1...256).contains(streams) else { throw ValidationError("--streams must be 1...256, got \(streams)") }
         guard prompt.count <= 1 || prompt.count == streams else {
             throw ValidationError("give --prompt once for all streams or \(streams) times, not \(prompt.count)")
@@ -67,6 +93,10 @@ struct Generate: ParsableCommand {
         Interrupt.install()
         let loaded = try modelOptions.load()
         let model = loaded.model
+        if model.codec is PianoRoll { return try generateMusic(loaded) }
+        guard stepDuration == nil, soundfont == nil else {
+            throw CLIError.invalidInput("--step-duration and --soundfont are for piano-roll models; \(loaded.path) makes audio")
+        }
         let rate = MuLawAudio.sampleRate
         let paths = (0..<streams).map(outputPath(stream:))
         var prompts: [[Int]] = []
@@ -79,7 +109,7 @@ struct Generate: ParsableCommand {
             throw ExitCode(1)
         }
         let streamPrompts = (0..<streams).map { prompts.isEmpty ? [] : prompts[prompts.count == 1 ? 0 : $0] }
-        let count = length.sampleCount ?? Int(Self.defaultSeconds * Double(rate))
+        let count = steps ?? length.sampleCount ?? Int(Self.defaultSeconds * Double(rate))
 
         let sinks = try paths.map { try openSampleSink($0, sampleRate: rate) }
         let samplers = (0..<streams).map { sampling.makeSampler(stream: $0) }
@@ -121,5 +151,35 @@ struct Generate: ParsableCommand {
                              grouped(total), streams > 1 ? " per stream" : "", names, result.seconds,
                              rateAll, streams > 1 ? " in all" : "", result.samplesPerSecond / Double(rate),
                              streams > 1 ? " per stream" : ""))
+    }
+
+    /// Frames from a piano-roll model (see the discussion above).
+    private func generateMusic(_ loaded: LoadedModel) throws {
+        guard length.sampleCount == nil else {
+            throw CLIError.invalidInput("a piano-roll model counts frames: give --steps N, not --seconds/--samples")
+        }
+        guard streams == 1 else { throw CLIError.invalidInput("--streams is for audio models; generate one piece at a time") }
+        guard sampling.minP == 0 else { throw CLIError.invalidInput("--min-p is for softmax outputs; a piano roll draws each key alone") }
+        guard prompt.count <= 1 else { throw CLIError.invalidInput("give one --prompt") }
+        let model = loaded.model
+        let destination = try PianoRollDestination(output)
+        let secondsPerStep = stepDuration ?? model.stepDuration ?? 0.25
+        let promptFrames = try prompt.first.map { try readPianoRollPrompt($0, secondsPerStep: secondsPerStep) } ?? []
+        let count = steps ?? 64
+        Console.error("generating \(grouped(count)) frames (\(String(format: "%.3g", secondsPerStep)) s each) with \(loaded.summary) from \(loaded.path), "
+                      + "temperature \(sampling.temperature), seed \(sampling.seed)"
+                      + (promptFrames.isEmpty ? "" : ", prompt \(promptFrames.count) frames"))
+        let generation = PianoRollGeneration(model: model, threads: threadOptions.threads, temperature: sampling.temperature,
+                                             seed: sampling.seed, secondsPerStep: secondsPerStep, soundFont: soundfont)
+        let result = try generation.run(prompt: promptFrames, steps: count, to: destination, modelName: loaded.path)
+        let name = output == "-" ? "stdout" : output
+        let total = promptFrames.count + result.generated
+        if result.interrupted {
+            Console.error("interrupted: wrote \(grouped(total)) frames to \(name)")
+            throw ExitCode(1)
+        }
+        Console.error(String(format: "wrote %@ frames (%.1f s of music) to %@ in %.2f s (%.0f frames/s)", grouped(total),
+                             Double(total) * secondsPerStep, name, result.seconds,
+                             result.seconds > 0 ? Double(result.generated) / result.seconds : 0))
     }
 }

@@ -2,21 +2,30 @@ import ArgumentParser
 import Foundation
 import SequnetAudio
 import SequnetEngine
+import SequnetMusic
 
 /// `sequnet score`: how well a model predicts a recording.
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Teacher-forced negative log-likelihood of a recording, in bits per sample.",
+        abstract: "Teacher-forced negative log-likelihood: bits per sample of a recording, or NLL per frame of piano rolls.",
         discussion: """
-            The model starts from silence; each sample of the recording (mixed to mono, resampled \
-            to 16 kHz, mu-law quantised) adds -log2 softmax(logits)[class] and is then fed in. \
-            The number is printed first on stdout; 8 bits/sample is a uniform guess.
+            Audio models: the model starts from silence; each sample of the recording (mixed to \
+            mono, resampled to 16 kHz, mu-law quantised) adds -log2 softmax(logits)[class] and is \
+            then fed in. The number is printed first on stdout; 8 bits/sample is a uniform guess.
+
+            Piano-roll models: FILE is piano-roll text (one line of MIDI notes per step, --- \
+            between sequences; datasets/music/*.txt). As the paper evaluates it, each sequence is \
+            fed from zero state (a plain Seq-U-Net after its zero-frame pre-roll), frame t predicts \
+            frame t+1, each frame costs the sum over the 88 keys of the binary cross-entropy with \
+            logits (nats), and the figure printed first is the total over every predicted frame \
+            of every sequence divided by their number.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
 
-    @Argument(help: ArgumentHelp("Recording to score (any audio libsndfile reads).", valueName: "AUDIO"),
+    @Argument(help: ArgumentHelp("Recording to score (any audio libsndfile reads), or piano-roll text for a piano-roll model.",
+                                 valueName: "FILE"),
               completion: .file())
     var audio: String
 
@@ -29,6 +38,7 @@ struct Score: ParsableCommand {
         Interrupt.install()
         let loaded = try modelOptions.load()
         let model = loaded.model
+        if model.codec is PianoRoll { return try scorePianoRolls(loaded) }
         let rate = MuLawAudio.sampleRate
         let recording = try readMonoAudio(atPath: audio, resampledTo: rate, shouldStop: { Interrupt.requested })
         let classes = recording.samples.map { Int(MuLawAudio.encode($0)) }
@@ -80,6 +90,59 @@ struct Score: ParsableCommand {
         var sum = 0.0
         for v in logits { sum += exp(Double(v - maxLogit)) }
         return Double(maxLogit) + log(sum) - Double(logits[target])
+    }
+}
+
+extension Score {
+    /// NLL per predicted frame over every sequence of a piano-roll text file.
+    func scorePianoRolls(_ loaded: LoadedModel) throws {
+        let model = loaded.model
+        let sequences = try PianoRollText.read(contentsOfFile: audio)
+        let frameCount = sequences.reduce(0) { $0 + max($1.count - 1, 0) }
+        guard frameCount > 0 else { throw CLIError.emptyInput("piano-roll file '\(audio)' (no sequence of two or more frames)") }
+        let start = now()
+        let stream = model.makeStream(threads: threadOptions.threads)
+        var progress = ProgressLine(label: "score", total: frameCount, sampleRate: nil, steps: "frames")
+        var total = SequenceScore()
+        for (index, sequence) in sequences.enumerated() {
+            if Interrupt.requested { throw CLIError.interrupted("scored \(index) of \(sequences.count) sequences") }
+            let frames = sequence.flatMap(\.multiHot)
+            var bad = 0
+            guard let score = frames.withUnsafeBufferPointer({ stream.score(frames: $0, frameCount: sequence.count, badFrame: &bad) }) else {
+                throw CLIError.invalidInput("the model's logits are not finite at frame \(bad) of sequence \(index + 1)")
+            }
+            total = total + score
+            progress.update(done: total.frames)
+        }
+        progress.finish(done: total.frames)
+        let wall = now() - start
+        if json {
+            let report = PianoRollScoreReport(nllPerFrame: total.natsPerFrame, frames: total.frames, sequences: sequences.count,
+                                              model: loaded.path, architecture: type(of: model.config).architecture,
+                                              precision: model.precision.rawValue, wallSeconds: wall)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(String(format: "%.4f nats per frame (NLL of %@ predicted frames in %d sequences, %@, %@ weights, %.2f s)",
+                         total.natsPerFrame, grouped(total.frames), sequences.count, loaded.path, model.precision.rawValue, wall))
+        }
+    }
+}
+
+/// `score --json` for a piano-roll model.
+struct PianoRollScoreReport: Encodable {
+    var nllPerFrame: Double
+    var frames: Int
+    var sequences: Int
+    var model: String
+    var architecture: String
+    var precision: String
+    var wallSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case nllPerFrame = "nll_per_frame", frames, sequences, model, architecture, precision
+        case wallSeconds = "wall_seconds"
     }
 }
 

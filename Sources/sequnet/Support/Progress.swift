@@ -4,15 +4,19 @@ struct ProgressLine {
     let label: String
     /// Total samples, or nil for an open-ended run.
     let total: Int?
-    let sampleRate: Int
+    /// Steps per second of real time (audio), or nil where steps are not timed.
+    let sampleRate: Int?
+    /// What a step is called, plural ("samples", "frames").
+    let steps: String
     let enabled: Bool
     private let start = now()
     private var lastDraw = 0.0
 
-    init(label: String, total: Int?, sampleRate: Int, enabled: Bool = Console.stderrIsTerminal) {
+    init(label: String, total: Int?, sampleRate: Int?, steps: String = "samples", enabled: Bool = Console.stderrIsTerminal) {
         self.label = label
         self.total = total
         self.sampleRate = sampleRate
+        self.steps = steps
         self.enabled = enabled
     }
 
@@ -34,7 +38,7 @@ struct ProgressLine {
 
     private func draw(done: Int, elapsed: Double) {
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let realtime = rate / Double(sampleRate)
+        let realtime = sampleRate.map { String(format: "  %.2fx real time", rate / Double($0)) } ?? ""
         // One terminal row, never wrapped (a wrapped line leaves a new line at
         // every redraw): the bar goes first, then the text is cut to fit.
         let columns = Console.stderrColumns - 1
@@ -42,7 +46,7 @@ struct ProgressLine {
         if let total, total > 0 {
             let counts = "\(grouped(done))/\(grouped(total))"
             let eta = rate > 0 ? Double(total - done) / rate : .infinity
-            let figures = String(format: "  %.0f samples/s  %.2fx real time  ETA %@", rate, realtime, clock(eta))
+            let figures = String(format: "  %.0f %@/s%@  ETA %@", rate, steps, realtime, clock(eta))
             let barWidth = min(24, columns - label.count - counts.count - figures.count - 4)
             var bar = ""
             if barWidth >= 8 {
@@ -51,7 +55,7 @@ struct ProgressLine {
             }
             text = "\(label) \(bar)\(counts)\(figures)"
         } else {
-            text = "\(label) " + String(format: "%@ samples  %.0f samples/s  %.2fx real time", grouped(done), rate, realtime)
+            text = "\(label) " + String(format: "%@ %@  %.0f %@/s%@", grouped(done), steps, rate, steps, realtime)
         }
         if text.count > columns { text = String(text.prefix(max(columns, 0))) }
         Console.errorRaw("\r" + text + "\u{1B}[K")   // clear leftovers of a longer previous line
