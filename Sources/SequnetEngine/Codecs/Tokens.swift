@@ -31,16 +31,40 @@ public struct Vocabulary: Sendable, Equatable {
     public func symbol(of token: Int) -> String? { symbols.indices.contains(token) ? symbols[token] : nil }
 }
 
+/// What one token of a vocabulary is.
+public enum TokenLevel: String, Sendable, Equatable {
+    /// One character (PTB's character task: a line break is the five characters `<eos>`).
+    case characters
+    /// One word (PTB's word task: words split at spaces, `<eos>` one token).
+    case words
+}
+
 /// Tokens of a vocabulary: an embedding row in, a softmax over the
 /// vocabulary out. The codec of the paper's Penn Treebank language models.
+/// A checkpoint carries no vocabulary (the reference rebuilds it from the
+/// text each run): `sequnet convert --vocab` stores one in the safetensors
+/// metadata, and without one a model still runs on token ids.
 public struct TokenCodec: Codec {
-    public let vocabulary: Vocabulary
+    /// Tokens the model has (its embedding's rows).
+    public let tokenCount: Int
+    /// The symbols, where the file records them.
+    public let vocabulary: Vocabulary?
+    /// Characters or words (nil if not recorded).
+    public let level: TokenLevel?
 
-    public init(vocabulary: Vocabulary) { self.vocabulary = vocabulary }
+    public init(vocabulary: Vocabulary, level: TokenLevel? = nil) {
+        (tokenCount, self.vocabulary, self.level) = (vocabulary.count, vocabulary, level)
+    }
 
-    public var description: String { "tokens of a \(vocabulary.count)-symbol vocabulary" }
-    public var input: NetworkInput { .embedding(vocabulary: vocabulary.count) }
-    public var output: NetworkOutput { .categorical(classes: vocabulary.count) }
+    /// Token ids only.
+    public init(tokenCount: Int) { (self.tokenCount, vocabulary, level) = (tokenCount, nil, nil) }
+
+    public var description: String {
+        guard let vocabulary else { return "\(tokenCount) tokens (no vocabulary recorded)" }
+        return "\(level.map { "\($0.rawValue) of " } ?? "")a \(vocabulary.count)-symbol vocabulary"
+    }
+    public var input: NetworkInput { .embedding(vocabulary: tokenCount) }
+    public var output: NetworkOutput { .categorical(classes: tokenCount) }
     /// The reference scores windows from zero state: nothing pads a prompt.
     public var paddingInput: Int? { nil }
     /// A frame or token is not a fixed span of time.
@@ -49,6 +73,7 @@ public struct TokenCodec: Codec {
 
     /// The tokens of `symbols`; nil if one is not in the vocabulary.
     public func encode(_ symbols: [String]) -> [Int]? {
+        guard let vocabulary else { return nil }
         var tokens: [Int] = []
         tokens.reserveCapacity(symbols.count)
         for s in symbols {
@@ -59,5 +84,5 @@ public struct TokenCodec: Codec {
     }
 
     /// The symbols of `tokens` (out-of-range tokens are skipped).
-    public func decode(_ tokens: [Int]) -> [String] { tokens.compactMap { vocabulary.symbol(of: $0) } }
+    public func decode(_ tokens: [Int]) -> [String] { tokens.compactMap { vocabulary?.symbol(of: $0) } }
 }

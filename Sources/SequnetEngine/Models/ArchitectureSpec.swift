@@ -73,6 +73,8 @@ extension Model {
             let bound = 1 / Float(spec.fanIn).squareRoot()
             var values = [Float](repeating: 0, count: spec.elementCount)
             for i in values.indices { values[i] = (rng.nextUnitFloat() * 2 - 1) * bound }
+            // A tied tensor is the other one under a second name.
+            if let tied = spec.tiedTo, let other = dict.tensors[tied] { values = other.values }
             dict.set(spec.name, Tensor(shape: spec.shape, values: values))
         }
         try self.init(config: config, stateDict: dict, precision: precision)

@@ -22,10 +22,12 @@ public final class Model: @unchecked Sendable {
     public var config: any ModelConfiguration { weights.configuration }
 
     /// A model over `weights`, with the codec their inputs and outputs call for.
-    public init(weights: any NetworkWeights, precision: MatrixPrecision = .fp32, sourceFormat: CheckpointFormat? = nil) throws {
+    public init(weights: any NetworkWeights, precision: MatrixPrecision = .fp32, sourceFormat: CheckpointFormat? = nil,
+                metadata: [String: String] = [:]) throws {
         self.weights = weights
         self.precision = precision
-        codec = try Codecs.codec(for: weights.configuration)
+        codec = try Codecs.codec(for: weights.configuration, metadata: metadata)
+        fileMetadata = metadata
         self.sourceFormat = sourceFormat
     }
 
@@ -36,8 +38,8 @@ public final class Model: @unchecked Sendable {
     public convenience init(config: any ModelConfiguration, stateDict: StateDict, precision: MatrixPrecision = .fp32) throws {
         try config.validate()
         var reader = TensorReader(stateDict, precision: precision)
-        try self.init(weights: try config.makeWeights(&reader), precision: precision, sourceFormat: stateDict.format)
-        fileMetadata = stateDict.metadata
+        try self.init(weights: try config.makeWeights(&reader), precision: precision, sourceFormat: stateDict.format,
+                      metadata: stateDict.metadata)
     }
 
     /// Seconds one step of a piano-roll model lasts when played, as
@@ -135,8 +137,10 @@ public final class Model: @unchecked Sendable {
                                                       : Quantisation.quantised(tensor, to: stored, axis: axis)
         }
         if precision != .fp32 { dict.metadata[ModelMetadata.precisionKey] = precision.rawValue }
-        // What the data set's steps last is not in the weights: carried over.
-        if let seconds = source.metadata[ModelMetadata.stepDurationKey] { dict.metadata[ModelMetadata.stepDurationKey] = seconds }
+        // What the weights do not say (a data set's step duration, a vocabulary) is carried over.
+        for key in [ModelMetadata.stepDurationKey, Codecs.vocabularyKey, Codecs.tokenLevelKey] {
+            if let value = source.metadata[key] { dict.metadata[key] = value }
+        }
         return dict
     }
 

@@ -16,7 +16,8 @@ public enum NetworkInput: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Whether a step's input is a vector (`NetworkState.step(vectors:)`) rather than an index.
+    /// Whether a step's input is a vector (`NetworkState.step(vectors:)`) rather than an index
+    /// (a one-hot class or a token looked up in an embedding).
     public var isVector: Bool {
         if case .multiHot = self { return true }
         return false
@@ -95,6 +96,10 @@ public protocol ModelConfiguration: Codable, Sendable, CustomStringConvertible {
     /// of its last input to a tick of every level); 0 for families that
     /// prime from a window instead.
     func prerollSteps(beforeSequenceOf length: Int) -> Int
+    /// The clock phase the reference feeds the first of a whole sequence of
+    /// `length` inputs at (after any pre-roll): the language-model Seq-U-Net
+    /// aligns a window's last input to a tick of every level; 0 elsewhere.
+    func sequenceStartPhase(forLength length: Int) -> Int
     /// Distinct clock rates: level i ticks once every 2^i steps.
     var timeScales: Int { get }
     /// Bytes of state `batch` streams hold (ring buffers, vectors, scratch),
@@ -111,12 +116,14 @@ extension ModelConfiguration {
     public static func recognises(tensorNames: Set<String>) -> Bool { tensorNames.contains(markerTensor) }
 
     public func prerollSteps(beforeSequenceOf length: Int) -> Int { 0 }
+    public func sequenceStartPhase(forLength length: Int) -> Int { 0 }
 
     /// Steps per clock cycle, 2^(timeScales-1): the slowest level ticks once a cycle.
     public var cycles: Int { 1 << (timeScales - 1) }
 
     /// Number of parameters: every tensor's elements, as the reference counts them.
-    public var parameterCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }
+    /// A tied tensor counts once, as torch's `parameters()` counts it.
+    public var parameterCount: Int { tensors.reduce(0) { $0 + ($1.tiedTo == nil ? $1.elementCount : 0) } }
 
     /// The hyper-parameters as a dictionary of reference names.
     var hyperparameterValues: [String: Int] {

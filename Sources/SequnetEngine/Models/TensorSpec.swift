@@ -13,6 +13,10 @@ public struct TensorSpec: Sendable, Equatable {
     public var outputAxis: Int? = nil
     /// The network's output layer, stored at `MatrixPrecision.forOutputLayer`.
     public var isOutputLayer = false
+    /// The reference ties this tensor to another one (one parameter under
+    /// two names, as a language model's decoder shares its embedding), so it
+    /// is not counted again among the parameters.
+    public var tiedTo: String? = nil
 
     /// The precision this tensor is stored in when the model's is `precision`.
     public func storedPrecision(_ precision: MatrixPrecision) -> MatrixPrecision {

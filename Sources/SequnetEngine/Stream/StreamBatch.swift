@@ -140,13 +140,14 @@ public final class StreamBatch: @unchecked Sendable {
         network.step(vectors: vectors.baseAddress!)
     }
 
-    /// Zeroes every stream and feeds the zero vectors the reference puts in
-    /// front of a whole sequence of `length` inputs (the plain Seq-U-Net's
-    /// pre-roll, from clock 0; nothing for a TCN). Feeding the sequence with
-    /// `step(vectors:)` then gives the reference's outputs for it, row for row.
+    /// Zeroes every stream and sets the clock as the reference sets it for a
+    /// whole sequence of `length` inputs: the music Seq-U-Net's zero-vector
+    /// pre-roll from clock 0, the language-model Seq-U-Net's phase that makes
+    /// the last input a tick of every level, nothing for a TCN. Feeding the
+    /// sequence (`step(vectors:)` or `step(_:)`) then gives the reference's
+    /// outputs for it, row for row.
     public func startSequence(ofLength length: Int) {
-        precondition(model.config.input.isVector, "sequences of vectors are for multi-hot models")
-        network.reset(phase: 0)
+        network.reset(phase: model.config.sequenceStartPhase(forLength: length))
         let preroll = model.config.prerollSteps(beforeSequenceOf: length)
         guard preroll > 0 else { return }
         let zeros = [Float](repeating: 0, count: count * inputCount)

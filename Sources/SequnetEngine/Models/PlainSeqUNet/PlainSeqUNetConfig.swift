@@ -25,16 +25,29 @@ public struct PlainSeqUNetConfig: ModelConfiguration, Equatable {
     /// Padded convolutions (music: a ConstantPad1d before each Conv1d, so the
     /// conv sits at index 1 of its `block`) or valid ones (language models, index 0).
     public var padded: Bool
+    /// Tokens of a language model's vocabulary (0: none, the core's inputs
+    /// and outputs are the model's). A language model embeds a token into
+    /// `inputs` floats and decodes the core's `outputs` into one logit per token.
+    public var vocabulary: Int
 
     public init(inputs: Int = 88, outputs: Int = 88, features: Int, bottleneckFeatures: Int? = nil, levels: Int,
-                kernelSize: Int, padded: Bool = true) {
+                kernelSize: Int, padded: Bool = true, vocabulary: Int = 0) {
         (self.inputs, self.outputs, self.features, self.levels, self.kernelSize, self.padded) =
             (inputs, outputs, features, levels, kernelSize, padded)
         self.bottleneckFeatures = bottleneckFeatures ?? features
+        self.vocabulary = vocabulary
+    }
+
+    /// A language model as the paper's char_cnn / word_cnn builds it:
+    /// `Sequnet(E, [nhid]*(L-1) + [E], E, k)` in valid mode between an
+    /// embedding of `vocabulary` tokens and the tied decoder.
+    public static func languageModel(vocabulary: Int, embedding: Int, features: Int, levels: Int, kernelSize: Int) -> Self {
+        Self(inputs: embedding, outputs: embedding, features: features, bottleneckFeatures: embedding, levels: levels,
+             kernelSize: kernelSize, padded: false, vocabulary: vocabulary)
     }
 
     enum CodingKeys: String, CodingKey {
-        case inputs, outputs, features, levels, padded
+        case inputs, outputs, features, levels, padded, vocabulary
         case bottleneckFeatures = "bottleneck_features"
         case kernelSize = "kernel_size"
     }
@@ -44,16 +57,19 @@ public struct PlainSeqUNetConfig: ModelConfiguration, Equatable {
 
     public var description: String {
         let top = bottleneckFeatures == features ? "" : "/\(bottleneckFeatures)"
+        if vocabulary > 0 {
+            return "plain Seq-U-Net language model C=\(features)\(top) L=\(levels) K=\(kernelSize), \(vocabulary) tokens embedded in \(inputs)"
+        }
         return "plain Seq-U-Net C=\(features)\(top) L=\(levels) K=\(kernelSize), \(inputs) in, \(outputs) out"
     }
 
     public var hyperparameters: [(name: String, value: Int)] {
         [("inputs", inputs), ("outputs", outputs), ("features", features), ("bottleneck_features", bottleneckFeatures),
-         ("levels", levels), ("kernel_size", kernelSize), ("padded", padded ? 1 : 0)]
+         ("levels", levels), ("kernel_size", kernelSize), ("padded", padded ? 1 : 0), ("vocabulary", vocabulary)]
     }
 
-    public var input: NetworkInput { .multiHot(keys: inputs) }
-    public var output: NetworkOutput { .independentSigmoids(keys: outputs) }
+    public var input: NetworkInput { vocabulary > 0 ? .embedding(vocabulary: vocabulary) : .multiHot(keys: inputs) }
+    public var output: NetworkOutput { vocabulary > 0 ? .categorical(classes: vocabulary) : .independentSigmoids(keys: outputs) }
     public var timeScales: Int { levels }
 
     /// Channels of level i.
@@ -92,9 +108,16 @@ public struct PlainSeqUNetConfig: ModelConfiguration, Equatable {
     /// that its last input is a tick of every level: n - T all-zero inputs,
     /// fed from clock 0.
     public func prerollSteps(beforeSequenceOf length: Int) -> Int {
+        guard padded else { return 0 }
         let cycle = cycles
         let blocks = max(2, (length + 2 * (cycle - 1)) / cycle)   // ceil((T + cycle - 1) / cycle)
         return blocks * cycle - (cycle - 1) - length
+    }
+
+    /// Valid mode (the language models): the window's first input is fed at
+    /// clock (1 - length) mod 2^(L-1), so that its last is a tick of every level.
+    public func sequenceStartPhase(forLength length: Int) -> Int {
+        padded ? 0 : ((1 - length) % cycles + cycles) % cycles
     }
 
     /// Floats of a state's arena.
@@ -109,7 +132,9 @@ public struct PlainSeqUNetConfig: ModelConfiguration, Equatable {
         }
         rings += WindowRing.floats(dimension: channels(levels - 2), taps: k, streams: batch)          // bottleneck
         // shortcuts and next-up vectors per level, x, v, the up pair, outputs
-        return rings + batch * (2 * (levels - 1) * widest + 2 * widest + 2 * widest + outputs) + 64
+        // language models: the embedded inputs and the logits too
+        let tokens = vocabulary > 0 ? batch * (inputs + vocabulary) : 0
+        return rings + batch * (2 * (levels - 1) * widest + 2 * widest + 2 * widest + outputs) + tokens + 64
     }
 
     public func streamStateBytes(batch: Int) -> Int { stateArenaFloats(batch: batch) * MemoryLayout<Float>.size }
@@ -122,6 +147,9 @@ public struct PlainSeqUNetConfig: ModelConfiguration, Equatable {
         for (name, value) in [("features", features), ("bottleneck features", bottleneckFeatures), ("inputs", inputs),
                               ("outputs", outputs)] {
             guard (1...8192).contains(value) else { throw ModelLoadError.invalidHyperParameter("\(value) \(name)") }
+        }
+        guard (0...1_000_000).contains(vocabulary), vocabulary != 1 else {
+            throw ModelLoadError.invalidHyperParameter("a vocabulary of \(vocabulary) tokens")
         }
     }
 
@@ -169,7 +197,11 @@ extension PlainSeqUNetConfig {
         return list + [bottleneck, outputConv]
     }
 
-    public var tensors: [TensorSpec] { convs.flatMap(\.tensors) }
+    public var tensors: [TensorSpec] {
+        guard vocabulary > 0 else { return convs.flatMap(\.tensors) }
+        let tokens = TokenLayers.tensors(vocabulary: vocabulary, embedding: inputs, coreOutputs: outputs)
+        return [tokens[0]] + convs.flatMap(\.tensors) + tokens[1...]
+    }
 
     public static let markerTensor = "conv.downsampling_blocks.0.conv1.block.1.weight"
 
@@ -195,16 +227,23 @@ extension PlainSeqUNetConfig {
         })
         let config = PlainSeqUNetConfig(inputs: first[1], outputs: output[0], features: first[0],
                                         bottleneckFeatures: bottleneck[0], levels: blocks.count + 1,
-                                        kernelSize: first[2], padded: padded)
+                                        kernelSize: first[2], padded: padded,
+                                        vocabulary: dict.tensors["encoder.weight"]?.shape.first ?? 0)
         try config.validate()
         return config
     }
 
-    /// `sequnet-plain:features=175,levels=2,kernel=3` (88 keys in and out unless `inputs=`/`outputs=`).
+    /// `sequnet-plain:features=175,levels=2,kernel=3` (88 keys in and out unless
+    /// `inputs=`/`outputs=`), or a language model with `vocabulary=V,embedding=E`.
     public static func parse(_ spec: inout ArchitectureSpec.Values) throws -> PlainSeqUNetConfig {
         let kernel = try spec.take("kernel", default: 3, range: 1...63)
         guard kernel % 2 == 1 else { throw spec.error("kernel must be odd") }
         let features = try spec.take("features", range: 1...4096)
+        let vocabulary = try spec.take("vocabulary", default: 0, range: 0...1_000_000)
+        if vocabulary > 0 {
+            return .languageModel(vocabulary: vocabulary, embedding: try spec.take("embedding", range: 1...4096),
+                                  features: features, levels: try spec.take("levels", range: 2...20), kernelSize: kernel)
+        }
         return PlainSeqUNetConfig(inputs: try spec.take("inputs", default: 88, range: 1...4096),
                                   outputs: try spec.take("outputs", default: 88, range: 1...65_536),
                                   features: features,

@@ -37,7 +37,14 @@ public final class PlainSeqUNetState: NetworkState, @unchecked Sendable {
     let encoded: UnsafeMutablePointer<Float>    // x_{i+1}, B x widest
     let decoded: UnsafeMutablePointer<Float>    // v, B x widest
     let upPair: UnsafeMutablePointer<Float>     // both upsampled vectors, B x 2 widest
-    /// The latest outputs, `config.outputs` floats per stream.
+    /// The core's output conv, `config.outputs` floats per stream: the
+    /// model's outputs, or for a language model what the decoder reads.
+    let coreOutputs: UnsafeMutablePointer<Float>
+    /// A language model's embedding and decoder, and its embedded inputs (B x inputs).
+    let tokens: TokenLayersKernel?
+    let embedded: UnsafeMutablePointer<Float>?
+    /// The latest outputs per stream: `config.outputs` floats, or a language
+    /// model's `vocabulary` logits.
     public let outputs: UnsafeMutablePointer<Float>
 
     public init(weights: PlainSeqUNetWeights, batch: Int, team: RowTeam? = nil) {
@@ -84,7 +91,10 @@ public final class PlainSeqUNetState: NetworkState, @unchecked Sendable {
         encoded = carve(batch * widest)
         decoded = carve(batch * widest)
         upPair = carve(batch * 2 * widest)
-        outputs = carve(batch * config.outputs)
+        coreOutputs = carve(batch * config.outputs)
+        tokens = weights.tokens?.kernel
+        embedded = tokens == nil ? nil : carve(batch * config.inputs)
+        outputs = tokens == nil ? coreOutputs : carve(batch * config.vocabulary)
         reset(phase: 0)
     }
 
@@ -115,14 +125,25 @@ public final class PlainSeqUNetState: NetworkState, @unchecked Sendable {
         for r in 0..<ringCount { rings[r].restore(writeSlot: snapshot.integers[1 + r]) }
     }
 
-    /// This family takes vectors (piano-roll frames), not indices.
+    /// Feeds one token per stream (a language model): its embedding row
+    /// through the core, the core's output through the decoder.
     public func step(_ inputs: UnsafePointer<Int>) {
-        preconditionFailure("a plain Seq-U-Net takes input vectors (step(vectors:))")
+        guard let tokens, let embedded else { preconditionFailure("a music Seq-U-Net takes input vectors (step(vectors:))") }
+        tokens.embed(inputs, batch: batch, into: embedded)
+        stepCore(embedded)
+        tokens.decode(coreOutputs, coreStride: config.outputs, batch: batch, into: outputs, team: team)
     }
 
-    /// Feeds one input vector per stream (`config.inputs` floats each) and
-    /// computes every stream's outputs (SPEC-symbolic.md, "Streaming").
+    /// Feeds one input vector per stream (`config.inputs` floats each, a
+    /// piano-roll frame) and computes every stream's outputs.
     public func step(vectors inputs: UnsafePointer<Float>) {
+        precondition(tokens == nil, "a language model takes tokens (step(_:))")
+        stepCore(inputs)
+    }
+
+    /// The core over one input vector per stream (SPEC-symbolic.md, "Streaming"),
+    /// its output conv into `coreOutputs`.
+    private func stepCore(_ inputs: UnsafePointer<Float>) {
         let l = config.levels, w = widest, batch = self.batch
         let top = phase == 0 ? l - 1 : phase.trailingZeroBitCount
 
@@ -165,7 +186,7 @@ public final class PlainSeqUNetState: NetworkState, @unchecked Sendable {
             i -= 1
         }
 
-        output.apply(batch: batch, window: decoded, windowStride: w, into: outputs, yStride: config.outputs,
+        output.apply(batch: batch, window: decoded, windowStride: w, into: coreOutputs, yStride: config.outputs,
                      activation: .none, team: team)
         phase += 1
         if phase == config.cycles { phase = 0 }

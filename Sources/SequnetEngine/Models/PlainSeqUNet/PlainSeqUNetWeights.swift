@@ -21,10 +21,15 @@ public final class PlainSeqUNetWeights: NetworkWeights, @unchecked Sendable {
     let upConvs: [DenseConvWeights]
     /// `[outputs, C_0]`
     let output: DenseConvWeights
+    /// A language model's embedding and decoder (nil for music).
+    let tokens: TokenLayers?
 
     init(config: PlainSeqUNetConfig, reader: inout TensorReader) throws {
         self.config = config
         let precision = reader.precision
+        tokens = config.vocabulary > 0
+            ? try TokenLayers(vocabulary: config.vocabulary, embedding: config.inputs, coreOutputs: config.outputs, reader: &reader)
+            : nil
         func dense(_ spec: ConvSpec) throws -> DenseConvWeights {
             let (weight, bias) = try reader.conv(spec)
             return DenseConvWeights(conv: weight, bias: bias,
@@ -90,6 +95,7 @@ public final class PlainSeqUNetWeights: NetworkWeights, @unchecked Sendable {
 
     public func exportTensors() -> StateDict {
         var dict = StateDict(format: .safetensors)
+        tokens?.export(into: &dict, coreOutputs: config.outputs)
         for i in 0..<(config.levels - 1) {
             dict.put(config.levelConv(i), weight: levelConvs[i].referenceWeight(), bias: levelConvs[i].bias.array)
             dict.put(config.downsampling(i), weight: downsampling[i].referenceWeight(), bias: downsampling[i].bias.array)
@@ -118,7 +124,9 @@ public final class PlainSeqUNetWeights: NetworkWeights, @unchecked Sendable {
             products.append(ScheduledProduct(upsampling[i].matrix, level: i + 1))
             products.append(ScheduledProduct(upConvs[i].matrix, level: i))
         }
-        return products + [ScheduledProduct(output.matrix, level: 0)]
+        products.append(ScheduledProduct(output.matrix, level: 0))
+        if let tokens { products.append(ScheduledProduct(tokens.decoder, level: 0)) }
+        return products
     }
 
     public var multiplyAddsPerStep: Double {
@@ -132,7 +140,7 @@ public final class PlainSeqUNetWeights: NetworkWeights, @unchecked Sendable {
             bytesByPeriod[2 << i, default: 0] += Double(downsampling[i].weightBytes + upsampling[i].weightBytes)
         }
         bytesByPeriod[config.cycles, default: 0] += Double(bottleneck.weightBytes)
-        bytesByPeriod[1, default: 0] += Double(output.weightBytes)
+        bytesByPeriod[1, default: 0] += Double(output.weightBytes + (tokens?.weightBytes ?? 0))
         return bytesByPeriod.keys.sorted().map { WeightReads(periodSamples: $0, bytes: bytesByPeriod[$0]!) }
     }
 }

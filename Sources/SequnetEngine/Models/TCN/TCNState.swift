@@ -15,7 +15,10 @@ public final class TCNState: NetworkState, @unchecked Sendable {
     let conv1: [DenseConvKernel]
     let conv2: [DenseConvKernel]
     let downsample: [DenseConvKernel?]
-    let linear: DenseConvKernel
+    let linear: DenseConvKernel?
+    let tokens: TokenLayersKernel?
+    /// A language model's embedded inputs (B x inputs).
+    let embedded: UnsafeMutablePointer<Float>?
     let rings1: [DilatedWindowRing]
     let rings2: [DilatedWindowRing]
 
@@ -31,25 +34,27 @@ public final class TCNState: NetworkState, @unchecked Sendable {
         precondition(batch >= 1)
         let config = weights.config
         (self.weights, self.config, self.batch, self.team) = (weights, config, batch, team)
-        widest = max(config.inputs, config.features)
+        widest = max(config.inputs, config.features, config.lastFeatures)
         arena = FloatArena(count: config.stateArenaFloats(batch: batch))
         conv1 = weights.conv1.map(\.kernel)
         conv2 = weights.conv2.map(\.kernel)
         downsample = weights.downsample.map { $0?.kernel }
-        linear = weights.linear.kernel
+        linear = weights.linear?.kernel
+        tokens = weights.tokens?.kernel
         let carve = arena.carve
         rings1 = (0..<config.levels).map {
             DilatedWindowRing(carve: carve, dimension: config.blockInputs($0), taps: config.kernelSize,
                               dilation: config.dilation($0), streams: batch)
         }
         rings2 = (0..<config.levels).map {
-            DilatedWindowRing(carve: carve, dimension: config.features, taps: config.kernelSize,
+            DilatedWindowRing(carve: carve, dimension: config.channels($0), taps: config.kernelSize,
                               dilation: config.dilation($0), streams: batch)
         }
         blockInput = carve(batch * widest)
         hidden = carve(batch * widest)
         residual = carve(batch * widest)
         outputs = carve(batch * config.outputs)
+        embedded = tokens == nil ? nil : carve(batch * config.inputs)
         reset(phase: 0)
     }
 
@@ -80,16 +85,32 @@ public final class TCNState: NetworkState, @unchecked Sendable {
         }
     }
 
+    /// Feeds one token per stream (a language model): its embedding row
+    /// through the blocks, the last block's output through the decoder.
     public func step(_ inputs: UnsafePointer<Int>) {
-        preconditionFailure("a TCN takes input vectors (step(vectors:))")
+        guard let tokens, let embedded else { preconditionFailure("a music TCN takes input vectors (step(vectors:))") }
+        tokens.embed(inputs, batch: batch, into: embedded)
+        stepBlocks(embedded)
+        tokens.decode(blockInput, coreStride: widest, batch: batch, into: outputs, team: team)
     }
 
-    /// Feeds one input vector per stream and computes every stream's outputs:
-    /// per block `relu(relu(conv2(relu(conv1(x)))) + res)`, res = x or its 1x1 conv.
+    /// Feeds one input vector per stream (a piano-roll frame) and computes
+    /// every stream's outputs through the `linear` layer.
     public func step(vectors inputs: UnsafePointer<Float>) {
-        let w = widest, batch = self.batch, c = config.features
+        guard let linear else { preconditionFailure("a language model takes tokens (step(_:))") }
+        stepBlocks(inputs)
+        linear.apply(batch: batch, window: blockInput, windowStride: widest, into: outputs, yStride: config.outputs,
+                     activation: .none, team: team)
+    }
+
+    /// Every block over one input vector per stream, the last block's output
+    /// left in `blockInput`: per block `relu(relu(conv2(relu(conv1(x)))) + res)`,
+    /// res = x or its 1x1 conv.
+    private func stepBlocks(_ inputs: UnsafePointer<Float>) {
+        let w = widest, batch = self.batch
         for b in 0..<batch { (blockInput + b * w).update(from: inputs + b * config.inputs, count: config.inputs) }
         for i in 0..<config.levels {
+            let c = config.channels(i)
             var window = rings1[i].push(blockInput, stride: w, time: time)
             conv1[i].apply(batch: batch, window: window, windowStride: rings1[i].streamStride, into: hidden, yStride: w,
                            activation: .relu, team: team)
@@ -109,8 +130,6 @@ public final class TCNState: NetworkState, @unchecked Sendable {
                 for o in 0..<c { x[o] = max(h[o] + r[o], 0) }
             }
         }
-        linear.apply(batch: batch, window: blockInput, windowStride: w, into: outputs, yStride: config.outputs,
-                     activation: .none, team: team)
         time += 1
     }
 }
