@@ -39,6 +39,28 @@ final class SymbolicFamilyTests: XCTestCase {
         }
     }
 
+    func testABatchedLanguageModelStreamIsBitIdenticalToItAlone() throws {
+        for spec in ["sequnet-plain:vocabulary=49,embedding=12,features=16,levels=4,kernel=3",
+                     "tcn:vocabulary=50,embedding=8,features=12,levels=3,kernel=3"] {
+            let model = try Model(randomWeightsFor: try ArchitectureSpec.parse(spec), seed: 5)
+            let steps = 29
+            let tokens = (0..<4).map { s in (0..<steps).map { (7 * $0 + 11 * s) % 49 } }
+            func run(_ streams: [[Int]], threads: Int) -> [[Float]] {
+                let batch = model.makeBatch(count: streams.count, threads: threads)
+                batch.startSequence(ofLength: steps)
+                var out = [[Float]](repeating: [], count: streams.count)
+                for t in 0..<steps {
+                    batch.step(streams.map { $0[t] })
+                    for b in streams.indices { out[b] += batch.logits(b) }
+                }
+                return out
+            }
+            let together = run(tokens, threads: 1)
+            XCTAssertEqual(run(tokens, threads: 2), together, spec)
+            for b in 0..<4 { XCTAssertEqual(run([tokens[b]], threads: 1)[0], together[b], "\(spec) stream \(b)") }
+        }
+    }
+
     /// The pre-roll the official evaluation implies: n - T zero frames, n the
     /// smallest b*2^(L-1) - (2^(L-1)-1) >= T with b >= 2.
     func testPreRollAlignsTheLastInputToATickOfEveryLevel() {

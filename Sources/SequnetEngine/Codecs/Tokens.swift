@@ -86,3 +86,101 @@ public struct TokenCodec: Codec {
     /// The symbols of `tokens` (out-of-range tokens are skipped).
     public func decode(_ tokens: [Int]) -> [String] { tokens.compactMap { vocabulary?.symbol(of: $0) } }
 }
+
+// MARK: Penn Treebank, as the paper's char_cnn and word_cnn read it
+
+/// The Penn Treebank text as the reference's language models see it: the
+/// vocabularies they rebuild from the three files on every run, and the
+/// token streams of a file.
+public enum PennTreebank {
+    /// The character task's line break: five characters.
+    public static let characterLineBreak = "<eos>"
+    /// The word task's line break: one token.
+    public static let wordLineBreak = "<eos>"
+
+    /// The characters of `text` with every line break replaced by `<eos>`.
+    public static func characters(of text: String) -> [String] {
+        var symbols: [String] = []
+        symbols.reserveCapacity(text.utf8.count)
+        for character in text {
+            if character == "\n" || character == "\r\n" {
+                symbols += characterLineBreak.map(String.init)
+            } else {
+                symbols.append(String(character))
+            }
+        }
+        return symbols
+    }
+
+    /// The words of `text`: each line split at white space, then `<eos>`.
+    public static func words(of text: String) -> [String] {
+        var symbols: [String] = []
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if text.hasSuffix("\n") { lines.removeLast() }   // the last line's break ends the file
+        for line in lines {
+            symbols += line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            symbols.append(wordLineBreak)
+        }
+        return symbols
+    }
+
+    /// The symbols of `text` at `level`.
+    public static func symbols(of text: String, level: TokenLevel) -> [String] {
+        level == .characters ? characters(of: text) : words(of: text)
+    }
+
+    /// The vocabulary the reference builds from the train, valid and test
+    /// texts, in that order: characters of the three joined by single
+    /// spaces, or words of the three, each symbol numbered at first sight.
+    public static func vocabulary(train: String, valid: String, test: String, level: TokenLevel) -> Vocabulary {
+        switch level {
+        case .characters: return Vocabulary(firstSeenIn: characters(of: train + " " + valid + " " + test))
+        case .words: return Vocabulary(firstSeenIn: words(of: train) + words(of: valid) + words(of: test))
+        }
+    }
+}
+
+extension TokenCodec {
+    /// The tokens of a text at the codec's level. Fails with the first
+    /// symbol the vocabulary lacks (a word missing from a word vocabulary
+    /// becomes `<unk>` if it has one, as PTB's preprocessing does).
+    public func tokens(of text: String) throws -> [Int] {
+        guard let vocabulary, let level else { throw TokenTextError.noVocabulary }
+        let unknown = vocabulary.token(of: "<unk>")
+        var tokens: [Int] = []
+        for symbol in PennTreebank.symbols(of: text, level: level) {
+            if let token = vocabulary.token(of: symbol) {
+                tokens.append(token)
+            } else if level == .words, let unknown {
+                tokens.append(unknown)
+            } else {
+                throw TokenTextError.unknownSymbol(symbol)
+            }
+        }
+        return tokens
+    }
+
+    /// How `token` reads in text: a character, or a word followed by a
+    /// space (`<eos>` as a line break).
+    public func text(of token: Int) -> String {
+        guard let symbol = vocabulary?.symbol(of: token) else { return "" }
+        guard level == .words else { return symbol }
+        return symbol == PennTreebank.wordLineBreak ? "\n" : symbol + " "
+    }
+}
+
+/// Why a text could not be turned into tokens.
+public enum TokenTextError: Error, CustomStringConvertible, Equatable {
+    case noVocabulary
+    case unknownSymbol(String)
+
+    public var description: String {
+        switch self {
+        case .noVocabulary:
+            return "the model file records no vocabulary: convert it with `sequnet convert --vocab FILE` or `--vocab-from-text TRAIN VALID TEST`"
+        case .unknownSymbol(let symbol):
+            let shown = symbol.unicodeScalars.map { $0.value < 0x20 ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+            return "'\(shown)' is not in the model's vocabulary"
+        }
+    }
+}

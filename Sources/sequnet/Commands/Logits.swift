@@ -16,6 +16,10 @@ struct Logits: ParsableCommand {
             note 21+k); row t is the 88 logits after feeding frame t (predicting frame t+1): T \
             rows. The clock is aligned as the official evaluation aligns a whole sequence of T \
             frames: a plain Seq-U-Net is first fed its zero-frame pre-roll, a TCN nothing.
+
+            Language models: --feed-tokens holds T token ids (uint16 little-endian); row t is the \
+            V logits after feeding token t: T rows. A Seq-U-Net's clock is set so that the last \
+            token is a tick of every level, as the official evaluation sets it for a window.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -34,18 +38,24 @@ struct Logits: ParsableCommand {
             completion: .file())
     var feedFrames: String?
 
+    @Option(name: .customLong("feed-tokens"),
+            help: ArgumentHelp("Token ids fed one at a time to a language model (uint16 LE).", valueName: "T.u16"),
+            completion: .file())
+    var feedTokens: String?
+
     @Option(name: [.short, .long], help: ArgumentHelp("Output file, or - for stdout.", valueName: "OUT.f32"))
     var output: String
 
     func validate() throws {
-        if let feedFrames {
+        if feedFrames != nil && feedTokens != nil { throw ValidationError("give --feed-frames or --feed-tokens, not both") }
+        if let feed = feedFrames ?? feedTokens {
             guard promptClasses == nil, feedClasses == nil else {
-                throw ValidationError("--feed-frames is for piano-roll models; leave out --prompt-classes and --feed-classes")
+                throw ValidationError("--feed-frames and --feed-tokens leave out --prompt-classes and --feed-classes")
             }
-            try requireFile(feedFrames, what: "frames file")
+            try requireFile(feed, what: feedFrames != nil ? "frames file" : "tokens file")
         } else {
             guard let promptClasses, let feedClasses else {
-                throw ValidationError("give --prompt-classes and --feed-classes (audio models) or --feed-frames (piano-roll models)")
+                throw ValidationError("give --prompt-classes and --feed-classes (audio models), --feed-frames (piano-roll models) or --feed-tokens (language models)")
             }
             try requireFile(promptClasses, what: "prompt classes file")
             try requireFile(feedClasses, what: "feed classes file")
@@ -57,8 +67,12 @@ struct Logits: ParsableCommand {
         let loaded = try modelOptions.load()
         let model = loaded.model
         if let feedFrames { return try writeFrameLogits(model: model, feedFrames: feedFrames) }
-        guard !model.config.input.isVector else {
+        if let feedTokens { return try writeTokenLogits(model: model, feedTokens: feedTokens) }
+        if model.config.input.isVector {
             throw CLIError.invalidInput("\(loaded.path) is a piano-roll model: feed it frames with --feed-frames")
+        }
+        if model.codec is TokenCodec {
+            throw CLIError.invalidInput("\(loaded.path) is a language model: feed it tokens with --feed-tokens")
         }
         let classes = model.config.output.count
         let prompt = try readClasses(promptClasses!, classes: classes)
@@ -87,6 +101,38 @@ struct Logits: ParsableCommand {
         try out.close()
         finished = true
         Console.error("wrote \(feed.count + 1) rows x \(classes) logits to \(out.name)")
+    }
+
+    /// One row of logits per fed token, the clock set as for an evaluation window.
+    private func writeTokenLogits(model: Model, feedTokens: String) throws {
+        guard case .embedding(let vocabulary) = model.config.input else {
+            throw CLIError.invalidInput("--feed-tokens is for language models; this one takes \(model.config.input)")
+        }
+        let bytes = try readBytes(feedTokens)
+        guard !bytes.isEmpty, bytes.count % 2 == 0 else {
+            throw CLIError.invalidInput("'\(feedTokens)' holds \(bytes.count) bytes, not a whole number of uint16 tokens")
+        }
+        let tokens = stride(from: 0, to: bytes.count, by: 2).map { Int(bytes[$0]) | Int(bytes[$0 + 1]) << 8 }
+        if let bad = tokens.firstIndex(where: { $0 >= vocabulary }) {
+            throw CLIError.invalidInput("'\(feedTokens)' token \(bad) is \(tokens[bad]), but the model has \(vocabulary) tokens")
+        }
+        let out = try RawOutput.open(path: output)
+        var finished = false
+        defer { if !finished { out.discardFile() } }
+        let stream = model.makeStream(threads: threadOptions.threads)
+        stream.startSequence(ofLength: tokens.count)
+        var rows = [Float](); rows.reserveCapacity(64 * vocabulary)
+        for (t, token) in tokens.enumerated() {
+            stream.step(token)
+            rows.append(contentsOf: stream.logits)
+            if rows.count >= 64 * vocabulary || t == tokens.count - 1 {
+                try rows.withUnsafeBufferPointer { try out.write(floats: $0) }
+                rows.removeAll(keepingCapacity: true)
+            }
+        }
+        try out.close()
+        finished = true
+        Console.error("wrote \(tokens.count) rows x \(vocabulary) logits to \(out.name)")
     }
 
     /// One row of logits per fed frame, the sequence aligned as the reference aligns it.

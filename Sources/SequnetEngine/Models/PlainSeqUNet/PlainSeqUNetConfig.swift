@@ -134,7 +134,7 @@ public struct PlainSeqUNetConfig: ModelConfiguration, Equatable {
         // shortcuts and next-up vectors per level, x, v, the up pair, outputs
         // language models: the embedded inputs and the logits too
         let tokens = vocabulary > 0 ? batch * (inputs + vocabulary) : 0
-        return rings + batch * (2 * (levels - 1) * widest + 2 * widest + 2 * widest + outputs) + tokens + 64
+        return rings + batch * (2 * (levels - 1) * widest + 2 * widest + 2 * widest + outputs) + tokens
     }
 
     public func streamStateBytes(batch: Int) -> Int { stateArenaFloats(batch: batch) * MemoryLayout<Float>.size }

@@ -87,7 +87,8 @@ public struct TCNConfig: ModelConfiguration, Equatable {
             floats += DilatedWindowRing.floats(dimension: channels(i), taps: kernelSize, dilation: dilation(i), streams: batch)
         }
         let widest = max(inputs, features, lastFeatures)
-        return floats + batch * (3 * widest + outputs) + 64
+        // a language model's embedded inputs too
+        return floats + batch * (3 * widest + outputs + (vocabulary > 0 ? inputs : 0))
     }
 
     public func streamStateBytes(batch: Int) -> Int { stateArenaFloats(batch: batch) * MemoryLayout<Float>.size }
