@@ -29,16 +29,25 @@ struct Generate: ParsableCommand {
             text to stdout as it is generated. --prompt takes piano-roll text (its first \
             sequence) or a MIDI file (quantised to the step grid). A step lasts --step-duration \
             seconds (default: what `convert --step-duration` recorded in the model, else 0.25).
+
+            Language models (with a vocabulary, see `convert --vocab`): --prompt is the text to \
+            continue (default: a line break), --tokens N the characters or words to add (default \
+            200), drawn at --temperature (and --min-p) with --seed. The text streams to stdout as \
+            it is generated with -o -, or goes to a file; words are separated by spaces and \
+            <eos> is written as a line break.
             """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var length: LengthOptions
 
-    @Option(help: ArgumentHelp("Audio file that primes the model (WAV, FLAC, OGG, ...); with --streams, once for all or once per stream.",
-                               valueName: "AUDIO"),
+    @Option(help: ArgumentHelp("What the model continues: an audio file (WAV, FLAC, ...; with --streams, once for all or once per stream), piano-roll text or MIDI, or text for a language model.",
+                               valueName: "PROMPT"),
             completion: .file())
     var prompt: [String] = []
+
+    @Option(help: ArgumentHelp("Language models: characters or words to generate.", valueName: "N"))
+    var tokens: Int?
 
     @Option(help: ArgumentHelp("Streams generated together as one batch, seeded S, S+1, ... (see below).", valueName: "N"))
     var streams: Int = 1
@@ -72,7 +81,7 @@ struct Generate: ParsableCommand {
         guard prompt.count <= 1 || prompt.count == streams else {
             throw ValidationError("give --prompt once for all streams or \(streams) times, not \(prompt.count)")
         }
-        for p in prompt { try requireFile(p, what: "prompt") }
+        if let tokens, tokens <= 0 { throw ValidationError("--tokens must be positive, got \(tokens)") }
         if output.isEmpty { throw ValidationError("-o needs a file name or -") }
         if streams > 1 && output == "-" { throw ValidationError("with --streams, -o must name files (out.wav or out-%d.wav)") }
     }
@@ -93,6 +102,9 @@ struct Generate: ParsableCommand {
         Interrupt.install()
         let loaded = try modelOptions.load()
         let model = loaded.model
+        if let codec = model.codec as? TokenCodec { return try generateText(loaded, codec: codec) }
+        guard tokens == nil else { throw CLIError.invalidInput("--tokens is for language models; \(loaded.path) is not one") }
+        for p in prompt { try requireFile(p, what: "prompt") }
         if model.codec is PianoRoll { return try generateMusic(loaded) }
         guard stepDuration == nil, soundfont == nil else {
             throw CLIError.invalidInput("--step-duration and --soundfont are for piano-roll models; \(loaded.path) makes audio")
@@ -181,5 +193,97 @@ struct Generate: ParsableCommand {
         Console.error(String(format: "wrote %@ frames (%.1f s of music) to %@ in %.2f s (%.0f frames/s)", grouped(total),
                              Double(total) * secondsPerStep, name, result.seconds,
                              result.seconds > 0 ? Double(result.generated) / result.seconds : 0))
+    }
+
+    /// Text from a language model (see the discussion above).
+    private func generateText(_ loaded: LoadedModel, codec: TokenCodec) throws {
+        guard length.sampleCount == nil, steps == nil else {
+            throw CLIError.invalidInput("a language model counts tokens: give --tokens N")
+        }
+        guard streams == 1 else { throw CLIError.invalidInput("--streams is for audio models; generate one text at a time") }
+        guard prompt.count <= 1 else { throw CLIError.invalidInput("give one --prompt") }
+        guard stepDuration == nil, soundfont == nil else {
+            throw CLIError.invalidInput("--step-duration and --soundfont are for piano-roll models")
+        }
+        guard let vocabulary = codec.vocabulary, let level = codec.level else {
+            throw CLIError.invalidInput(TokenTextError.noVocabulary.description)
+        }
+        let model = loaded.model
+        let promptText = prompt.first ?? ""
+        var context: [Int]
+        do { context = try codec.tokens(of: promptText.isEmpty ? "\n" : promptText) } catch let error as TokenTextError {
+            throw CLIError.invalidInput("--prompt: \(error)")
+        }
+        if context.isEmpty { context = try codec.tokens(of: "\n") }
+        let count = tokens ?? 200
+        let out = output == "-" ? RawOutput.standardOutput() : try RawOutput.open(path: output)
+        if output == "-" { ignoreBrokenPipeSignal() }
+        Console.error("generating \(grouped(count)) \(level == .characters ? "characters" : "words") with \(loaded.summary) from \(loaded.path), "
+                      + sampling.summary + (promptText.isEmpty ? "" : ", prompt \(context.count) tokens"))
+        let stream = model.makeStream(threads: threadOptions.threads)
+        stream.startSequence(ofLength: context.count)
+        for token in context { stream.step(token) }
+        let sampler = CategoricalSampler(temperature: sampling.temperature, minP: sampling.minP, seed: sampling.seed,
+                                         classes: vocabulary.count)
+        var text = TextOutput(out, level: level)
+        var interrupted = false, generated = 0
+        let start = now()
+        do {
+            try text.write(promptText)
+            while generated < count {
+                if Interrupt.requested { interrupted = true; break }
+                let next = sampler.sample(stream.logits)
+                try text.write(codec.text(of: next))
+                generated += 1
+                if generated < count { stream.step(next) }
+            }
+            try text.finish()
+        } catch AudioError.outputClosed {
+            // the reader went away: stop quietly
+        }
+        try? out.close()
+        let seconds = now() - start
+        if interrupted {
+            Console.error("interrupted: wrote \(grouped(generated)) generated tokens to \(out.name)")
+            throw ExitCode(1)
+        }
+        Console.error(String(format: "wrote %@ tokens to %@ in %.2f s (%.0f tokens/s)", grouped(generated), out.name, seconds,
+                             seconds > 0 ? Double(generated) / seconds : 0))
+    }
+}
+
+/// Generated text on its way out: a character model's `<eos>` (five
+/// characters) is written as the line break it stands for, each piece as
+/// soon as it cannot be the start of one.
+struct TextOutput {
+    let output: RawOutput
+    let level: TokenLevel
+    private var pending = ""
+
+    init(_ output: RawOutput, level: TokenLevel) { (self.output, self.level) = (output, level) }
+
+    mutating func write(_ piece: String) throws {
+        guard level == .characters else { return try emit(piece) }
+        for character in piece {
+            pending.append(character)
+            if pending == PennTreebank.characterLineBreak {
+                pending = ""
+                try emit("\n")
+            } else if !PennTreebank.characterLineBreak.hasPrefix(pending) {
+                let flushed = pending
+                pending = ""
+                try emit(flushed)
+            }
+        }
+    }
+
+    mutating func finish() throws {
+        try emit(pending + "\n")
+        pending = ""
+    }
+
+    private func emit(_ text: String) throws {
+        guard !text.isEmpty else { return }
+        try Array(text.utf8).withUnsafeBytes { try output.write($0) }
     }
 }

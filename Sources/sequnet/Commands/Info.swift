@@ -44,6 +44,10 @@ struct Info: ParsableCommand {
                 + (codec.stepsPerSecond == nil ? "" : " (\(humanBytes(model.weightBytesPerSample * Double(rate)))/s at real time)")),
             ("stream state", humanBytes(Double(report.stateBytes))),
             (codec.stepsPerSecond != nil ? "audio" : "data", codec.description),
+            (codec as? TokenCodec)?.vocabulary.map { vocabulary in
+                let shown = vocabulary.symbols.prefix(24).map { $0 == " " ? "␠" : $0 }.joined(separator: " ")
+                return ("vocabulary", shown + (vocabulary.count > 24 ? " ... (\(grouped(vocabulary.count)) in all)" : ""))
+            },
         ]
         let shown = rows.compactMap { $0 }
         let width = shown.map(\.0.count).max() ?? 0
@@ -64,6 +68,9 @@ struct InfoReport: Encodable {
     /// Only where the codec's steps are a fixed span of time (audio).
     var receptiveFieldMs: Double?
     var sampleRate: Int?
+    /// Language models: the recorded vocabulary's size and level, if any.
+    var vocabularySize: Int?
+    var tokenLevel: String?
 
     init(_ loaded: LoadedModel, stateBytes: Int) {
         let model = loaded.model, config = model.config
@@ -85,6 +92,9 @@ struct InfoReport: Encodable {
         loadSeconds = loaded.loadSeconds
         precision = model.precision.rawValue
         kernelPath = KernelPath.active.rawValue
+        let tokens = model.codec as? TokenCodec
+        vocabularySize = tokens?.vocabulary?.count
+        tokenLevel = tokens?.level?.rawValue
     }
 
     enum CodingKeys: String, CodingKey {
@@ -94,5 +104,6 @@ struct InfoReport: Encodable {
         case multiplyAddsPerSample = "multiply_adds_per_sample", weightBytesPerSample = "weight_bytes_per_sample"
         case weightBytes = "weight_bytes", stateBytes = "state_bytes", sampleRate = "sample_rate"
         case loadSeconds = "load_seconds", precision, kernelPath = "kernel_path"
+        case vocabularySize = "vocabulary_size", tokenLevel = "token_level"
     }
 }
