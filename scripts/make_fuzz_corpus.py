@@ -7,7 +7,8 @@ Run from anywhere (standard library only, deterministic):
 Seeds are small (a few kB at most) so that libFuzzer's mutations stay fast
 and its default input length covers whole files: valid files of each format,
 plus the small hostile fixtures (compressed entries, '..' paths, os.system
-pickles, float64 storages, damaged headers). Run
+pickles, float64 storages, damaged headers), and whole pickled modules
+(tools/make_module_fixtures.py's files and hand-written hostile trees). Run
 scripts/make_broken_checkpoints.py first; its small files are seeds too.
 """
 
@@ -62,6 +63,60 @@ def legacy_from_zip(zip_bytes):
     for key in keys:
         out += struct.pack("<q", len(storages[key]) // 4) + storages[key]
     return out
+
+
+def module_pickles():
+    """Hand-written data.pkl streams of whole pickled modules (protocol 2, as
+    torch writes them: GLOBAL cls, EMPTY_TUPLE, NEWOBJ, then BUILD with the
+    module's __dict__), honest and hostile, for the pickle target."""
+    def text(value):
+        data = value.encode()
+        return b"X" + struct.pack("<I", len(data)) + data
+
+    def name(module, qualname):
+        return b"c" + module.encode() + b"\n" + qualname.encode() + b"\n"
+
+    def integer(value):
+        return b"J" + struct.pack("<i", value)
+
+    counter = [0]
+
+    def tensor(numel):
+        counter[0] += 1
+        pid = b"(" + text("storage") + name("torch", "FloatStorage") + text(str(counter[0])) + text("cpu") + integer(numel) + b"tQ"
+        return (name("torch._utils", "_rebuild_tensor_v2") + b"(" + pid + integer(0) + integer(numel) + b"\x85"
+                + integer(1) + b"\x85\x89N" + b"tR")
+
+    def dict_of(items):
+        return b"}" + (b"(" + b"".join(text(k) + v for k, v in items) + b"u" if items else b"")
+
+    def module(cls, parameters=(), children=(), extra=()):
+        dot = cls.rindex(".")
+        state = [("_parameters", dict_of(parameters)), ("_buffers", b"}"), ("_modules", dict_of(children))] + list(extra)
+        return name(cls[:dot], cls[dot + 1:]) + b")\x81" + dict_of(state) + b"b"
+
+    def pkl(body):
+        return b"\x80\x02" + body + b"."
+
+    conv = module("torch.nn.modules.conv.Conv1d", [("weight", tensor(6)), ("bias", tensor(2))])
+    seeds = {
+        "module_tree.pkl": pkl(module("sequnet.Sequnet", [("scale", tensor(3))],
+                                      [("conv", conv + b"q\x00"), ("same", b"h\x00"), ("none", b"N")])),
+        "module_os_system_record.pkl": pkl(module("os.system", [("w", tensor(1))])),
+        "module_reduce_in_dict.pkl": pkl(module("m.M", [("w", tensor(1))],
+                                                extra=[("hook", name("os", "system") + text("true") + b"\x85R")])),
+        "module_cycle.pkl": pkl(name("m", "M") + b")\x81q\x00" + dict_of([("_parameters", b"}"), ("_modules", b"}(" + text("self") + b"h\x00u")]) + b"b"),
+        "module_modules_list.pkl": pkl(module("m.M", [("w", tensor(1))], extra=[("_modules", b"]")])),
+        "module_collision.pkl": pkl(module("m.M", [("a.b", tensor(1))], [("a", module("m.C", [("b", tensor(1))]))])),
+        "module_legacy_pid.pkl": pkl(b"(" + text("module") + name("tcn", "Chomp1d") + text("tcn.py") + b"NtQ)\x81}b"),
+    }
+    # Each level holds the one below twice: 2^6 paths from a few hundred bytes.
+    fanout = module("m.Leaf", [("w", tensor(1))]) + b"q\x000"  # BINPUT 0, POP
+    for level in range(1, 7):
+        fanout += module("m.Level", children=[("a", b"h" + bytes([level - 1])), ("b", b"h" + bytes([level - 1]))])
+        fanout += b"q" + bytes([level]) + (b"0" if level < 6 else b"")
+    seeds["module_fanout.pkl"] = pkl(fanout)
+    return seeds
 
 
 def main():
@@ -123,6 +178,14 @@ def main():
             seeds["pickle"][name.replace(".pt", ".data.pkl")] = z.read(pkl)
     seeds["pickle"]["trainer_dict.pkl"] = pickle.dumps(
         {"model_state_dict": {}, "step": 3, "optimizer_state_dict": {"lr": 1e-3, "betas": (0.9, 0.99)}}, protocol=2)
+    # Whole pickled modules (tools/make_module_fixtures.py): torch zip and
+    # legacy files of a small tree, their data.pkl, and hand-written hostile trees.
+    for name in ["module_tree.pt", "module_float64.pt", "module_no_parameters.pt"]:
+        seeds["torch_zip"][name] = open(os.path.join(CHECKPOINTS, name), "rb").read()
+    seeds["torch_legacy"]["module_tree.legacy.pt"] = open(os.path.join(CHECKPOINTS, "module_tree.legacy.pt"), "rb").read()
+    with zipfile.ZipFile(os.path.join(CHECKPOINTS, "module_tree.pt")) as z:
+        seeds["pickle"]["module_tree.data.pkl"] = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
+    seeds["pickle"].update(module_pickles())
     seeds["pickle"]["protocol4.pkl"] = pickle.dumps({"a": [1, 2.5, "x", b"y", None, True]}, protocol=4)
 
     for target, files in seeds.items():

@@ -5,7 +5,10 @@ import Darwin
 #endif
 
 /// Reads any supported checkpoint (torch zip, torch legacy, safetensors),
-/// recognising the format by content, never by file name or extension.
+/// recognising the format by content, never by file name or extension. A
+/// torch file may hold a state dict, a trainer dict holding one, or a whole
+/// pickled module (`torch.save(model, f)`), whose tensors come back named as
+/// `model.state_dict()` names them and whose classes are in `moduleClasses`.
 ///
 /// The file is memory-mapped and every tensor copied out, so the result does
 /// not keep the file open. Errors name the file.

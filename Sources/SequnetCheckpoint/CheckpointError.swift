@@ -30,8 +30,12 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case unsupportedStorage(tensor: String, storageType: String)
     /// A tensor's offset/size/stride do not fit its storage, or its parts are ill-typed.
     case invalidTensor(name: String, reason: String)
-    /// The unpickled object is not a state dict (or a trainer dict holding one).
+    /// The unpickled object is neither a state dict (or a trainer dict
+    /// holding one) nor a whole pickled module.
     case notAStateDict(String)
+    /// A whole pickled module's tree is not what torch writes. `path` is the
+    /// module's state-dict prefix ("" for the top), `className` its class.
+    case invalidModule(path: String, className: String, reason: String)
     /// A legacy torch file's framing (magic, version, storage records) is wrong.
     case malformedLegacy(String)
     /// The safetensors header breaks a rule of the format.
@@ -85,7 +89,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .invalidTensor(let name, let reason):
             return "tensor \(quoted(name)): \(reason)"
         case .notAStateDict(let reason):
-            return "not a state dict: \(reason)"
+            return "not a state dict or a pickled torch module: \(reason)"
+        case .invalidModule(let path, let className, let reason):
+            let which = path.isEmpty ? "top module" : "module \(quoted(path))"
+            return "pickled torch module: \(which) (\(className)) \(reason)"
         case .malformedLegacy(let reason):
             return "malformed legacy torch file: \(reason)"
         case .malformedSafetensors(let reason):

@@ -75,7 +75,8 @@ public enum CheckpointFormat: String, Sendable, CustomStringConvertible {
 }
 
 /// A model's parameters by state-dict name, plus free-form string metadata
-/// (safetensors `__metadata__`; empty for PyTorch files).
+/// (safetensors `__metadata__`; empty for PyTorch files) and, for a whole
+/// pickled module, the class of each of its modules.
 public struct StateDict: Sendable {
     /// Tensor names in file order.
     public var names: [String]
@@ -85,13 +86,20 @@ public struct StateDict: Sendable {
     public var metadata: [String: String]
     /// The format the tensors were read from.
     public var format: CheckpointFormat
+    /// For a whole pickled torch module (`torch.save(model, f)`): the class
+    /// of each module, `module.qualname` as the pickle names it (recorded,
+    /// never resolved), by state-dict prefix: "" is the top module, then
+    /// e.g. "conv", "conv.network.0". Empty for every other kind of file.
+    public var moduleClasses: [String: String]
 
     public init(names: [String] = [], tensors: [String: Tensor] = [:],
-                metadata: [String: String] = [:], format: CheckpointFormat) {
+                metadata: [String: String] = [:], format: CheckpointFormat,
+                moduleClasses: [String: String] = [:]) {
         self.names = names
         self.tensors = tensors
         self.metadata = metadata
         self.format = format
+        self.moduleClasses = moduleClasses
     }
 
     /// Adds or replaces a tensor, keeping first-insertion order.

@@ -17,6 +17,15 @@ indirect enum PickleValue {
     case dict(PickleDict)
     /// A name from GLOBAL/STACK_GLOBAL that passed the allow-list. Never resolved.
     case global(PickleGlobal)
+    /// Any other name from GLOBAL/STACK_GLOBAL, taken to be a class: text
+    /// only, never resolved. `Unpickler` says what a stream may do with it.
+    case className(PickleClassName)
+    /// A legacy torch module persistent id `('module', class, file, source)`:
+    /// the one tuple a class name may sit in (file and source are dropped).
+    case moduleID(PickleClassName)
+    /// An object made by NEWOBJ of a class name (a pickled `nn.Module`, a
+    /// weight-norm hook): the class name and the `__dict__` BUILD gave it.
+    case object(PickleObject)
     /// A storage reference produced by the format's persistent-id handler.
     case storage(StorageRef)
     /// The recorded arguments of an allowed tensor-rebuild call.
@@ -29,6 +38,7 @@ indirect enum PickleValue {
         case .tuple(_, let depth): return depth
         case .list(let l): return l.depth
         case .dict(let d): return d.depth
+        case .object(let o): return o.depth
         default: return 1
         }
     }
@@ -46,6 +56,9 @@ indirect enum PickleValue {
         case .list: return "list"
         case .dict: return "dict"
         case .global(let g): return "global \(g)"
+        case .className(let c): return "class \(c)"
+        case .moduleID(let c): return "module persistent id of \(c)"
+        case .object(let o): return "\(o.className) object"
         case .storage: return "storage"
         case .tensor: return "tensor"
         }
@@ -97,6 +110,34 @@ final class PickleDict {
     }
 }
 
+/// `module.qualname` of a class a pickle names, as text. Both parts are
+/// dotted Python identifiers (checked by `pickleGlobal`), so the name is
+/// safe to print as it is.
+struct PickleClassName: CustomStringConvertible, Equatable {
+    let module: String
+    let name: String
+
+    var description: String { "\(module).\(name)" }
+}
+
+/// An inert instance of a pickled class: NEWOBJ creates it without state,
+/// BUILD gives it its `__dict__` once. Nothing of the class is ever run.
+final class PickleObject {
+    let className: PickleClassName
+    private(set) var state: PickleDict?
+    var depth = 1
+    /// Set once the object is inside a container; see `Unpickler.seal`.
+    var sealed = false
+
+    init(_ className: PickleClassName) { self.className = className }
+
+    /// Gives the object its `__dict__`; the unpickler checks when that is allowed.
+    func build(_ dict: PickleDict) {
+        state = dict
+        depth = dict.depth + 1
+    }
+}
+
 /// `module.name` of an allowed global, with what the reader knows it to be.
 struct PickleGlobal: CustomStringConvertible, Equatable {
     enum Role: Equatable {
@@ -104,6 +145,8 @@ struct PickleGlobal: CustomStringConvertible, Equatable {
         case rebuildTensorV2
         case rebuildTensor
         case rebuildParameter
+        /// `set(list)`, as protocol 2 pickles a set; it becomes that list.
+        case set
         /// A torch storage class; `elementSize` bytes per element.
         case storageType(elementSize: Int)
     }

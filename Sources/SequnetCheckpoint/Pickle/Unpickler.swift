@@ -1,7 +1,24 @@
 /// A restricted pickle machine. It builds inert `PickleValue`s and nothing
-/// else: GLOBAL only records a name, and only names on `allowedGlobal`'s list
-/// get that far; REDUCE and NEWOBJ are interpreted for those names alone (an
-/// OrderedDict, a tensor rebuild), never by looking anything up or calling it.
+/// else: no name a stream gives is ever looked up, and nothing is ever run.
+///
+/// GLOBAL and STACK_GLOBAL only record a name (`pickleGlobal`), of one of two kinds:
+/// - A name on `allowedGlobal`'s list (OrderedDict, set, the tensor rebuilds,
+///   the storage types). REDUCE, and NEWOBJ for OrderedDict, give it its
+///   fixed meaning here; nothing else can be called.
+/// - Any other dotted name is a class name, kept as text. A stream may move
+///   it on the stack and through the memo, and do exactly two things with it:
+///   NEWOBJ with an empty argument tuple (`cls.__new__(cls)`, how protocol 2
+///   pickles every plain object, `nn.Module`s included) makes an inert
+///   `PickleObject` record, which one BUILD with a dict gives its `__dict__`;
+///   and a legacy torch module persistent id `('module', cls, file, source)`
+///   may hold it, for the format's handler to turn back into the class name.
+///   Every other use is refused with `refusedGlobal` naming it: calling it
+///   (REDUCE, NEWOBJ with arguments, INST), BUILD on it, putting it into a
+///   list, a dict or any other tuple, passing it as arguments, state or
+///   persistent id, and ending the stream with it.
+///
+/// So a class is only ever the label of a record of data, and a stream that
+/// calls anything off the list is refused by name, whatever it calls.
 /// Resource use is capped so that a hostile stream fails with an error
 /// rather than exhausting memory or the native stack.
 struct Unpickler {
@@ -45,6 +62,7 @@ struct Unpickler {
             }
             if op == .stop {
                 guard let result = stack.last else { throw malformed(at, "STOP with an empty stack") }
+                try refuseClassName(result)
                 return result
             }
             try execute(op, at: at)
@@ -192,40 +210,58 @@ struct Unpickler {
         case .global:
             let module = try textLine()
             let name = try textLine()
-            try push(.global(try allowedGlobal(module: module, name: name)))
+            try push(try pickleGlobal(module: module, name: name))
         case .stackGlobal:
             guard let name = try pop(at).asString, let module = try pop(at).asString else {
                 throw malformed(at, "STACK_GLOBAL needs two strings")
             }
-            try push(.global(try allowedGlobal(module: module, name: name)))
+            try push(try pickleGlobal(module: module, name: name))
         case .inst:
             // INST both names and instantiates a class; check the name so a
             // hostile stream is refused by name, then refuse the opcode anyway.
             let module = try textLine()
             let name = try textLine()
-            _ = try allowedGlobal(module: module, name: name)
+            guard allowedGlobal(module: module, name: name) != nil else { throw refusal(module, name) }
             throw CheckpointError.unsupportedOpcode(opcode: op.rawValue, offset: at)
         case .reduce:
             let args = try pop(at)
             let callable = try pop(at)
+            try refuseClassName(callable)
+            try refuseClassName(args)
             try push(try call(callable, args, at))
         case .newObj:
             let args = try pop(at)
             let cls = try pop(at)
-            guard case .global(let g) = cls, g.role == .orderedDict else {
-                throw malformed(at, "NEWOBJ of \(cls.kind) is not allowed")
+            if case .className(let c) = cls {
+                // cls.__new__(cls) becomes an inert record; with arguments it would be a call.
+                guard case .tuple(let a, _) = args, a.isEmpty else { throw refusal(c.module, c.name) }
+                try push(.object(PickleObject(c)))
+            } else {
+                try refuseClassName(cls)
+                try refuseClassName(args)
+                guard case .global(let g) = cls, g.role == .orderedDict else {
+                    throw malformed(at, "NEWOBJ of \(cls.kind) is not allowed")
+                }
+                try push(try call(cls, args, at))
             }
-            try push(try call(cls, args, at))
         case .build:
-            // BUILD sets attributes from a state (OrderedDict._metadata, tensor
-            // hooks); none of them matter for the values, so the state is dropped.
-            _ = try pop(at)
+            let state = try pop(at)
+            try refuseClassName(state)
             switch try top(at) {
-            case .dict, .tensor, .list: break
-            case let other: throw malformed(at, "BUILD on \(other.kind) is not allowed")
+            case .dict, .tensor, .list:
+                // Attributes from a state (OrderedDict._metadata, tensor
+                // hooks); none of them matter for the values, so it is dropped.
+                break
+            case .object(let object):
+                try build(object, with: state, at)
+            case .className(let c), .moduleID(let c):
+                throw refusal(c.module, c.name)  // would set attributes of a class
+            case let other:
+                throw malformed(at, "BUILD on \(other.kind) is not allowed")
             }
         case .binPersId:
             let pid = try pop(at)
+            if case .className(let c) = pid { throw refusal(c.module, c.name) }
             do {
                 try push(try persistentLoad(pid))
             } catch CheckpointError.malformedPickle(_, let reason) {
@@ -268,9 +304,31 @@ struct Unpickler {
             // _rebuild_parameter(data, requires_grad, hooks): the parameter is its data.
             guard a.count == 3, case .tensor = a[0] else { throw malformed(at, "\(g) needs (tensor, bool, hooks)") }
             return a[0]
+        case .set:
+            // set(items): protocol 2 passes the items as one list, which stands for the set.
+            if a.isEmpty { return .list(PickleList()) }
+            guard a.count == 1, case .list = a[0] else { throw malformed(at, "\(g) takes one list of items") }
+            return a[0]
         case .storageType:
             throw malformed(at, "\(g) may only appear inside a persistent id, not be called")
         }
+    }
+
+    /// Gives an object record its `__dict__`: once, from a dict, and only
+    /// before the record is nested anywhere. A record is memoised before its
+    /// state is pickled, so its own state could hold it; refusing BUILD on a
+    /// nested record is what keeps such a cycle from being made (see `seal`).
+    private func build(_ object: PickleObject, with state: PickleValue, _ at: Int) throws {
+        guard case .dict(let dict) = state else {
+            throw malformed(at, "BUILD state of a \(object.className) object is \(state.kind), not a dict")
+        }
+        guard object.state == nil else { throw malformed(at, "BUILD twice on one \(object.className) object") }
+        guard !object.sealed else {
+            throw malformed(at, "BUILD on a \(object.className) object that is already nested (recursive structure)")
+        }
+        try checkDepth(dict.depth + 1)
+        seal(state)
+        object.build(dict)
     }
 
     private func intTuple(_ v: PickleValue, _ what: String, _ g: PickleGlobal, _ at: Int) throws -> [Int] {
@@ -285,6 +343,35 @@ struct Unpickler {
 
     private func malformed(_ at: Int, _ reason: String) -> CheckpointError {
         .malformedPickle(offset: at, reason: reason)
+    }
+
+    /// Refuses a class name (bare or in a module persistent id) where the
+    /// rule in the type's comment does not allow one.
+    private func refuseClassName(_ v: PickleValue) throws {
+        switch v {
+        case .className(let c), .moduleID(let c): throw refusal(c.module, c.name)
+        default: break
+        }
+    }
+
+    /// The class of a legacy module persistent id `('module', cls, file,
+    /// source)`, if `items` are one (file and source: str, bytes or None).
+    private func moduleID(_ items: [PickleValue]) -> PickleClassName? {
+        guard items.count == 4, case .className(let c) = items[1] else { return nil }
+        let tag: String?
+        switch items[0] {
+        case .string(let s): tag = s
+        case .bytes(let b): tag = String(validating: b, as: UTF8.self)
+        default: tag = nil
+        }
+        guard tag == "module" else { return nil }
+        for item in items[2...] {
+            switch item {
+            case .string, .bytes, .none: continue
+            default: return nil
+            }
+        }
+        return c
     }
 
     private mutating func push(_ v: PickleValue) throws {
@@ -347,11 +434,14 @@ struct Unpickler {
         switch v {
         case .list(let l): l.sealed = true
         case .dict(let d): d.sealed = true
+        case .object(let o): o.sealed = true
         default: break
         }
     }
 
     private func tuple(_ items: [PickleValue], _ at: Int) throws -> PickleValue {
+        if let c = moduleID(items) { return .moduleID(c) }
+        try items.forEach(refuseClassName)
         let t = PickleValue.makeTuple(items)
         try checkDepth(t.depth)
         items.forEach(seal)
@@ -377,6 +467,7 @@ struct Unpickler {
             throw malformed(at, "appending a list to itself (recursive structure)")
         }
         for item in items {
+            try refuseClassName(item)
             try checkDepth(item.depth + 1)
             list.depth = max(list.depth, item.depth + 1)
             seal(item)
@@ -392,6 +483,8 @@ struct Unpickler {
         }
         var i = 0
         while i < pairs.count {
+            try refuseClassName(pairs[i])
+            try refuseClassName(pairs[i + 1])
             let depth = max(pairs[i].depth, pairs[i + 1].depth) + 1
             try checkDepth(depth)
             dict.depth = max(dict.depth, depth)

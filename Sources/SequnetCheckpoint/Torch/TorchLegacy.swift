@@ -1,4 +1,5 @@
-/// torch.save before 1.6 (`_use_new_zipfile_serialization=False`): five
+/// torch.save before 1.6 (`_use_new_zipfile_serialization=False`), of a state
+/// dict or of a whole module (see `makeStateDict`): five
 /// pickles back to back (magic number, protocol version, system info, the
 /// object, the list of storage keys), then for each key in that list an int64
 /// little-endian element count followed by the storage's raw bytes.
@@ -30,6 +31,9 @@ func readTorchLegacy(_ bytes: UnsafeRawBufferPointer) throws -> StateDict {
     final class Seen { var elementSize: [String: (String, Int)] = [:] }
     let seen = Seen()
     let object = try nextPickle { pid in
+        // A module class (whole-module pickles): torch's loader hands back the
+        // class; this reader, its name, for NEWOBJ to make an inert record of.
+        if case .moduleID(let c) = pid { return .className(c) }
         let ref = try storageRef(fromPersistentID: pid, legacy: true)
         if let (type, size) = seen.elementSize[ref.key], size != ref.elementSize {
             throw CheckpointError.malformedLegacy("storage \(quoted(ref.key)) is both torch.\(type) and torch.\(ref.typeName)")

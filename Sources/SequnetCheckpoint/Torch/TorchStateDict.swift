@@ -23,37 +23,27 @@ func elementBudget(fileSize: Int) -> Int {
     (2 * fileSize) / 4 + maxBroadcastElements
 }
 
-/// Finds the name -> tensor dict in the unpickled object and reads each tensor.
+/// Finds the name -> tensor pairs in the unpickled object and reads each tensor.
 ///
-/// Accepted shapes: the reference trainer's `{'model_state_dict': ..., ...}`
+/// Accepted shapes: a whole pickled module (`torch.save(model, f)`; see
+/// `walkModuleTree`), the reference trainer's `{'model_state_dict': ..., ...}`
 /// (the rest, optimizer state included, is never read), a `{'state_dict': ...}`
 /// wrapper, or a plain (Ordered)dict of name -> tensor. `fileSize` bounds the
 /// total number of values read (see `elementBudget`).
 func makeStateDict(from object: PickleValue, format: CheckpointFormat, fileSize: Int,
                    storageBytes: StorageBytes) throws -> StateDict {
-    guard case .dict(let top) = object else {
-        throw CheckpointError.notAStateDict("the pickled object is a \(object.kind), not a dict")
-    }
-    var source = top
-    for wrapper in ["model_state_dict", "state_dict"] {
-        if let inner = top[wrapper] {
-            guard case .dict(let d) = inner else {
-                throw CheckpointError.notAStateDict("\(quoted(wrapper)) is a \(inner.kind), not a dict")
-            }
-            source = d
-            break
-        }
-    }
     var result = StateDict(format: format)
+    let entries: [(name: String, ref: TensorRef)]
+    if case .object(let module) = object {
+        let tree = try walkModuleTree(module)
+        entries = tree.tensors
+        result.moduleClasses = tree.classes
+    } else {
+        entries = try stateDictEntries(object)
+    }
     let budget = elementBudget(fileSize: fileSize)
     var spent = 0
-    for (key, value) in source.entries {
-        guard let name = key.asString else {
-            throw CheckpointError.notAStateDict("a key is a \(key.kind), not a tensor name")
-        }
-        guard case .tensor(let ref) = value else {
-            throw CheckpointError.notAStateDict("entry \(quoted(name)) is a \(value.kind), not a tensor")
-        }
+    for (name, ref) in entries {
         // Checked before anything is allocated; materialise re-checks the shape.
         if let count = checkedProduct(ref.size) {
             let (total, overflow) = spent.addingReportingOverflow(count)
@@ -66,6 +56,32 @@ func makeStateDict(from object: PickleValue, format: CheckpointFormat, fileSize:
         result.set(name, try materialise(ref, name: name, storageBytes: storageBytes))
     }
     return result
+}
+
+/// The name -> tensor pairs of a state dict, or of the one a trainer dict holds.
+private func stateDictEntries(_ object: PickleValue) throws -> [(name: String, ref: TensorRef)] {
+    guard case .dict(let top) = object else {
+        throw CheckpointError.notAStateDict("the pickled object is a \(object.kind), not a dict or a module")
+    }
+    var source = top
+    for wrapper in ["model_state_dict", "state_dict"] {
+        if let inner = top[wrapper] {
+            guard case .dict(let d) = inner else {
+                throw CheckpointError.notAStateDict("\(quoted(wrapper)) is a \(inner.kind), not a dict")
+            }
+            source = d
+            break
+        }
+    }
+    return try source.entries.map { key, value in
+        guard let name = key.asString else {
+            throw CheckpointError.notAStateDict("a key is a \(key.kind), not a tensor name")
+        }
+        guard case .tensor(let ref) = value else {
+            throw CheckpointError.notAStateDict("entry \(quoted(name)) is a \(value.kind), not a tensor")
+        }
+        return (name, ref)
+    }
 }
 
 /// Reads a float32 tensor from its storage by offset, size and stride,

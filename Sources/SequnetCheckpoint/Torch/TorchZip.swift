@@ -1,4 +1,5 @@
-/// torch.save since 1.6: a zip archive `NAME/data.pkl` (the pickled object,
+/// torch.save since 1.6: a zip archive `NAME/data.pkl` (the pickled object, a
+/// state dict or a whole module,
 /// storages as persistent ids) plus one entry `NAME/data/KEY` per storage.
 func readTorchZip(_ bytes: UnsafeRawBufferPointer) throws -> StateDict {
     let zip = try ZipArchive(bytes)
@@ -24,6 +25,10 @@ func readTorchZip(_ bytes: UnsafeRawBufferPointer) throws -> StateDict {
 func storageRef(fromPersistentID pid: PickleValue, legacy: Bool) throws -> StorageRef {
     func bad(_ reason: String) -> CheckpointError {
         .malformedPickle(offset: 0, reason: "persistent id: \(reason)")
+    }
+    if case .moduleID(let c) = pid {
+        // torch writes module classes as persistent ids only in legacy files.
+        throw bad("module class \(c) outside a legacy torch file")
     }
     guard case .tuple(let t, _) = pid else { throw bad("a \(pid.kind), not a tuple") }
     guard let tag = t.first?.asString ?? (t.first.flatMap { if case .bytes(let b) = $0 { String(validating: b, as: UTF8.self) } else { nil } }) else {
