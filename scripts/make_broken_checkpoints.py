@@ -251,7 +251,7 @@ def main():
         shape, data = poisoned["bottlenecks.0.gate.weight"]
         poisoned["bottlenecks.0.gate.weight"] = (shape, with_float(data, 17, value))
         add("%s.safetensors" % label, safetensors_bytes(poisoned), "tensor 'bottlenecks.0.gate.weight' holds a NaN or infinite value")
-    add("no_tensors.safetensors", safetensors_bytes({}), "not a Seq-U-Net or WaveNet")
+    add("no_tensors.safetensors", safetensors_bytes({}), "not a Seq-U-Net, WaveNet, plain Seq-U-Net or TCN")
 
     # A WaveNet whose metadata splits 30 layers into one block: dilations up
     # to 2^29, gigabytes of stream state from a 24 kB file (it crashed the

@@ -10,6 +10,13 @@ final class ModelFamilyTests: XCTestCase {
     let smallConfigs: [any ModelConfiguration] = [
         SeqUNetConfig(features: 8, levels: 3, depth: 2, kernelSize: 3),
         WaveNetConfig(layersPerBlock: 3, blocks: 2, residualChannels: 8, dilationChannels: 6, skipChannels: 10),
+        PlainSeqUNetConfig(features: 6, levels: 3, kernelSize: 3),
+        TCNConfig(features: 5, levels: 3, kernelSize: 3),
+    ]
+    /// The language-model forms of the two symbolic families (same families, an embedding and a decoder around them).
+    let languageModels: [any ModelConfiguration] = [
+        PlainSeqUNetConfig.languageModel(vocabulary: 11, embedding: 4, features: 6, levels: 3, kernelSize: 3),
+        TCNConfig.languageModel(vocabulary: 11, embedding: 4, features: 5, levels: 3, kernelSize: 3),
     ]
 
     func testEveryRegisteredFamilyIsFoundByItsMetadataNameAndItsTensorNames() {
@@ -25,25 +32,36 @@ final class ModelFamilyTests: XCTestCase {
     }
 
     func testExportedTensorsAreExactlyTheDescribedOnesInOrder() throws {
-        for config in smallConfigs {
+        for config in smallConfigs + languageModels {
             let model = try Model(randomWeightsFor: config, seed: 3)
             let exported = model.exportStateDict()
             XCTAssertEqual(exported.names, config.tensors.map(\.name), "\(config)")
             for spec in config.tensors { XCTAssertEqual(exported.tensors[spec.name]?.shape, spec.shape, spec.name) }
-            XCTAssertEqual(model.parameterCount, exported.tensors.values.reduce(0) { $0 + $1.count })
+            // A tied tensor (a language model's decoder) is its embedding again, counted once.
+            let tied = config.tensors.filter { $0.tiedTo != nil }
+            XCTAssertEqual(model.parameterCount, exported.tensors.values.reduce(0) { $0 + $1.count } - tied.reduce(0) { $0 + $1.elementCount })
+            for spec in tied { XCTAssertEqual(exported.tensors[spec.name], exported.tensors[spec.tiedTo!]) }
         }
     }
 
     func testExportThenLoadGivesTheSameWeightsAndLogits() throws {
-        for config in smallConfigs {
+        for config in smallConfigs + languageModels {
             let model = try Model(randomWeightsFor: config, seed: 9)
             let exported = model.exportStateDict()
             let reloaded = try Model(stateDict: exported)
             XCTAssertEqual(reloaded.exportStateDict().tensors, exported.tensors, "\(config)")
             let a = model.makeStream(), b = reloaded.makeStream()
+            let width = config.input.width
             for input in [3, 200, 17, 128, 0, 255, 64] {
-                a.step(input)
-                b.step(input)
+                if config.input.isVector {
+                    // a frame with one key down
+                    let frame = (0..<width).map { $0 == input % width ? Float(1) : 0 }
+                    a.step(vector: frame)
+                    b.step(vector: frame)
+                } else {
+                    a.step(input % width)
+                    b.step(input % width)
+                }
                 XCTAssertEqual(Array(a.logits), Array(b.logits), "\(config)")
             }
         }

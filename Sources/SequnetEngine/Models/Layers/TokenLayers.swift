@@ -31,11 +31,15 @@ final class TokenLayers: @unchecked Sendable {
         decoderBias = FloatBuffer(try reader.take(specs[2]).values)
     }
 
-    func export(into dict: inout StateDict, coreOutputs: Int) {
-        let specs = Self.tensors(vocabulary: vocabulary, embedding: width, coreOutputs: coreOutputs)
-        dict.set(specs[0].name, Tensor(shape: specs[0].shape, values: embedding.array))
-        dict.set(specs[1].name, Tensor(shape: specs[1].shape, values: decoder.rowMajor()))
-        dict.set(specs[2].name, Tensor(shape: specs[2].shape, values: decoderBias.array))
+    /// `encoder.weight`, which the reference lists first.
+    func exportEmbedding(into dict: inout StateDict) {
+        dict.set("encoder.weight", Tensor(shape: [vocabulary, width], values: embedding.array))
+    }
+
+    /// `decoder.weight` and `decoder.bias`, which the reference lists last.
+    func exportDecoder(into dict: inout StateDict) {
+        dict.set("decoder.weight", Tensor(shape: [vocabulary, decoder.columns], values: decoder.rowMajor()))
+        dict.set("decoder.bias", Tensor(shape: [vocabulary], values: decoderBias.array))
     }
 
     var kernel: TokenLayersKernel {

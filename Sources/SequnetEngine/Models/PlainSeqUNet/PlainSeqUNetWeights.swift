@@ -95,7 +95,7 @@ public final class PlainSeqUNetWeights: NetworkWeights, @unchecked Sendable {
 
     public func exportTensors() -> StateDict {
         var dict = StateDict(format: .safetensors)
-        tokens?.export(into: &dict, coreOutputs: config.outputs)
+        tokens?.exportEmbedding(into: &dict)
         for i in 0..<(config.levels - 1) {
             dict.put(config.levelConv(i), weight: levelConvs[i].referenceWeight(), bias: levelConvs[i].bias.array)
             dict.put(config.downsampling(i), weight: downsampling[i].referenceWeight(), bias: downsampling[i].bias.array)
@@ -107,6 +107,7 @@ public final class PlainSeqUNetWeights: NetworkWeights, @unchecked Sendable {
         }
         dict.put(config.bottleneck, weight: bottleneck.referenceWeight(), bias: bottleneck.bias.array)
         dict.put(config.outputConv, weight: output.referenceWeight(), bias: output.bias.array)
+        tokens?.exportDecoder(into: &dict)
         return dict
     }
 

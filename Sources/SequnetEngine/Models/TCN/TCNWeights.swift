@@ -52,7 +52,7 @@ public final class TCNWeights: NetworkWeights, @unchecked Sendable {
 
     public func exportTensors() -> StateDict {
         var dict = StateDict(format: .safetensors)
-        tokens?.export(into: &dict, coreOutputs: config.lastFeatures)
+        tokens?.exportEmbedding(into: &dict)
         for i in 0..<config.levels {
             dict.put(config.conv1(i), weight: conv1[i].referenceWeight(), bias: conv1[i].bias.array)
             dict.put(config.conv2(i), weight: conv2[i].referenceWeight(), bias: conv2[i].bias.array)
@@ -64,6 +64,7 @@ public final class TCNWeights: NetworkWeights, @unchecked Sendable {
             dict.set(config.linearWeight.name, Tensor(shape: config.linearWeight.shape, values: linear.referenceWeight()))
             dict.set(config.linearBias.name, Tensor(shape: config.linearBias.shape, values: linear.bias.array))
         }
+        tokens?.exportDecoder(into: &dict)
         return dict
     }
 
