@@ -27,7 +27,11 @@ let package = Package(
         .systemLibrary(name: "CSndFile", path: "Sources/Libraries/CSndFile", pkgConfig: "sndfile"),
         .systemLibrary(name: "CSampleRate", path: "Sources/Libraries/CSampleRate", pkgConfig: "samplerate"),
         library("SequnetCheckpoint", []),
-        library("SequnetEngine", ["SequnetCheckpoint"]),
+        // The engine's kernels, built twice as the root package builds them.
+        library("SequnetKernels", []),
+        .target(name: "SequnetKernelsAVX512", path: "Sources/Libraries/SequnetKernelsAVX512",
+                swiftSettings: [.define("SEQUNET_AVX512"), .unsafeFlags(["-target-cpu", "skylake-avx512"])]),
+        library("SequnetEngine", ["SequnetCheckpoint", "SequnetKernels", "SequnetKernelsAVX512"]),
         library("SequnetAudio", ["CSndFile", "CSampleRate"]),
         .executableTarget(name: "FuzzModelLoad", dependencies: ["SequnetCheckpoint", "SequnetEngine"],
                           path: "Sources/FuzzModelLoad"),
