@@ -15,6 +15,9 @@ public final class Model: @unchecked Sendable {
     public let precision: MatrixPrecision
     /// The file's metadata (safetensors `__metadata__`), empty for torch files.
     public private(set) var fileMetadata: [String: String] = [:]
+    /// For a whole pickled module (what the official scripts save), each
+    /// module's class as the pickle names it, by path ("" the top one).
+    public private(set) var moduleClasses: [String: String] = [:]
     /// States primed from silence, by batch size (see `SilencePrimedStates`).
     let silencePrimed = SilencePrimedStates()
 
@@ -40,6 +43,7 @@ public final class Model: @unchecked Sendable {
         var reader = TensorReader(stateDict, precision: precision)
         try self.init(weights: try config.makeWeights(&reader), precision: precision, sourceFormat: stateDict.format,
                       metadata: stateDict.metadata)
+        moduleClasses = stateDict.moduleClasses
     }
 
     /// Seconds one step of a piano-roll model lasts when played, as

@@ -29,6 +29,10 @@ struct Info: ParsableCommand {
         let rows: [(String, String)?] = [
             ("model", "\(loaded.path) (\(loaded.format))"),
             ("architecture", "\(type(of: config).familyName) (\(report.architecture))"),
+            model.moduleClasses[""].map { top in
+                let inner = model.moduleClasses["conv"].map { " with conv \($0)" } ?? ""
+                return ("pickled module", "\(top)\(inner) (a whole module, as the official train.py saves it; read as inert records)")
+            },
             ("hyper-parameters", config.hyperparameters.map { "\($0.name.replacingOccurrences(of: "_", with: " ")) \($0.value)" }
                 .joined(separator: ", ")),
             ("parameters", "\(grouped(model.parameterCount)) (\(humanBytes(Double(model.weightBytes))) of \(model.precision.elementType) weights)"),
