@@ -18,9 +18,7 @@ struct Info: ParsableCommand {
         // neither allocates a model's state nor primes it.
         let report = InfoReport(loaded, stateBytes: loaded.model.config.streamStateBytes(batch: 1))
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
             return
         }
         let model = loaded.model, config = model.config, codec = model.codec

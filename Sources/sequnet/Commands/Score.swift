@@ -85,9 +85,7 @@ struct Score: ParsableCommand {
             let report = ScoreReport(bitsPerSample: bits, samples: scored, seconds: seconds, model: loaded.path,
                                      architecture: type(of: model.config).architecture, precision: model.precision.rawValue,
                                      wallSeconds: wall)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(String(format: "%.4f bits/sample (%@ samples, %.2f s of audio, %@, %@ weights, %.2f s)",
                          bits, grouped(scored), seconds, loaded.path, model.precision.rawValue, wall))
@@ -131,9 +129,7 @@ extension Score {
             let report = PianoRollScoreReport(nllPerFrame: total.natsPerFrame, frames: total.frames, sequences: sequences.count,
                                               model: loaded.path, architecture: type(of: model.config).architecture,
                                               precision: model.precision.rawValue, wallSeconds: wall)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(String(format: "%.4f nats per frame (NLL of %@ predicted frames in %d sequences, %@, %@ weights, %.2f s)",
                          total.natsPerFrame, grouped(total.frames), sequences.count, loaded.path, model.precision.rawValue, wall))
@@ -189,9 +185,7 @@ extension Score {
                 windowLength: evaluation.length, windowScored: evaluation.scored, tokens: tokens.count,
                 model: loaded.path, architecture: type(of: model.config).architecture, precision: model.precision.rawValue,
                 wallSeconds: wall)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             let unit = characters ? "bits per character" : "perplexity"
             print(String(format: "%.4f %@ (official windowed evaluation: %@ windows of %d tokens scoring the last %d, %@ predictions; %@, %@ weights, %.1f s)",

@@ -84,3 +84,10 @@ func humanBytes(_ bytes: Double) -> String {
 
 /// Monotonic seconds.
 func now() -> Double { MonotonicClock.seconds() }
+
+/// Prints `value` as one line of JSON on stdout (keys sorted, slashes as they are).
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
