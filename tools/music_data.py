@@ -23,15 +23,15 @@ LOWEST, KEYS = 21, 88
 
 
 def parse_rolls(text, name="<text>"):
-    """piano-roll text -> list of float32 [frames, 88] arrays."""
+    """piano-roll text -> list of float32 [frames, 88] arrays. Lines starting with '#' are
+    comments (the data sets have one first; a sample file need not)."""
     lines = text.split("\n")
-    if not lines or not lines[0].startswith("#"):
-        raise ValueError(f"{name}: the first line must be a '#' comment")
-    lines = lines[1:]
     if lines and lines[-1] == "":  # the newline ending the last step
         lines.pop()
     sequences, steps = [], []
-    for number, line in enumerate(lines, start=2):
+    for number, line in enumerate(lines, start=1):
+        if line.startswith("#"):  # the data sets' first line; a sample file may have none
+            continue
         if line.strip() == "---":
             sequences.append(steps)
             steps = []

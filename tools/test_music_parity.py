@@ -173,6 +173,7 @@ class MusicParity(unittest.TestCase):
         self.assertEqual(rolls[1].sum(), 0)
         with self.assertRaises(ValueError):
             md.parse_rolls("# c\n20\n", "t")
+        self.assertEqual([r.shape for r in md.parse_rolls("60\n\n", "t")], [(2, 88)])
 
 
 if __name__ == "__main__":
