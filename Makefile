@@ -90,6 +90,7 @@ music_run = mkdir -p $(MUSIC) && echo "training $(music_name) (log: $(MUSIC)/$(m
 
 music-parity:
 	$(PYTHON) tools/test_music_parity.py
+	$(PYTHON) tools/test_train_music.py
 train-music:
 	$(call music_run,jsb,sequnet,$(MUSIC_JSB_MINUTES))
 	$(call music_run,jsb,tcn,$(MUSIC_JSB_MINUTES))
@@ -170,6 +171,7 @@ test: deps
 	$(PYTHON) tools/test_train.py
 	$(PYTHON) tools/test_one_step_hiss.py
 	$(PYTHON) tools/test_music_parity.py
+	$(PYTHON) tools/test_train_music.py
 
 demo:
 	scripts/install-deps.sh

@@ -56,6 +56,12 @@ def atomic_json(obj, path):
     os.replace(tmp, path)
 
 
+def halve_lr(epoch, valid, previous):
+    """the official music rule: after epoch 10, halve when this epoch's validation NLL exceeds
+    the maximum of the previous 10 epochs' (previous = their values, oldest first)."""
+    return epoch > 10 and len(previous) > 0 and valid > max(previous[-10:])
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", choices=md.DATASETS, required=True)
@@ -70,6 +76,9 @@ def parse_args(argv=None):
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--max-minutes", type=float, default=math.inf,
                     help="cumulative wall-time budget across resumes")
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="stop after this many optimiser steps of this invocation, saving the position "
+                         "inside the epoch (for tests; 0 = no limit)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join("models", "training", "music"))
@@ -169,6 +178,7 @@ def main(argv=None):
 
     t_start = time.time() - st["elapsed"]  # time.time() - t_start = cumulative wall seconds
     reason = "epochs"
+    steps = 0
     model.train()
     while st["epoch"] < args.epochs:
         t_epoch = time.time()
@@ -188,10 +198,13 @@ def main(argv=None):
             st["train_sum"] += loss_sum.item()
             st["train_frames"] += frames
             st["elapsed"] = time.time() - t_start
-            if stop["signal"] is not None or st["elapsed"] >= args.max_minutes * 60:
+            steps += 1
+            if (stop["signal"] is not None or st["elapsed"] >= args.max_minutes * 60
+                    or steps == args.max_steps):
                 break
         if st["pos"] < len(st["order"]):  # interrupted inside the epoch: keep the position
-            reason = "signal" if stop["signal"] is not None else "max-minutes"
+            reason = ("signal" if stop["signal"] is not None else
+                      "max-steps" if steps == args.max_steps else "max-minutes")
             checkpoint()
             break
         v = mm.evaluate(model, valid)[0]
@@ -211,7 +224,7 @@ def main(argv=None):
         if improved:
             st.update(best_valid=v, best_epoch=ep, best_state=copy.deepcopy(model.state_dict()))
             atomic_save(st["best_state"], best_path)
-        if ep > 10 and v > max(previous):
+        if halve_lr(ep, v, previous):
             st["lr"] /= 2
             for g in opt.param_groups:
                 g["lr"] = st["lr"]
@@ -230,6 +243,9 @@ def main(argv=None):
             break
         if st["elapsed"] >= args.max_minutes * 60:
             reason = "max-minutes"
+            break
+        if steps == args.max_steps:
+            reason = "max-steps"
             break
     logf.close()
     if reason != "signal":
