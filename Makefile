@@ -90,7 +90,6 @@ music_run = mkdir -p $(MUSIC) && echo "training $(music_name) (log: $(MUSIC)/$(m
 
 music-parity:
 	$(PYTHON) tools/test_music_parity.py
-	$(PYTHON) tools/test_train_music.py
 train-music:
 	$(call music_run,jsb,sequnet,$(MUSIC_JSB_MINUTES))
 	$(call music_run,jsb,tcn,$(MUSIC_JSB_MINUTES))
