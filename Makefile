@@ -4,6 +4,15 @@
 #   make train    both models, in the foreground, up to TRAIN_MINUTES of wall time each
 #                 (resumes from models/training/NAME.pt; run both at once with make -j2 train)
 #   make models   data -> train -> convert to safetensors -> samples
+#   make music-parity  the PyTorch music models (tools/music_models.py) vs the symbolic golden
+#                 fixtures, and the piano-roll text files vs the .mat files
+#   make train-music   the paper's four polyphonic-music runs, one after the other, one thread,
+#                 nice 10 (JSB Seq-U-Net, JSB TCN: MUSIC_JSB_MINUTES each; Nottingham Seq-U-Net,
+#                 TCN: MUSIC_NOTTINGHAM_MINUTES each; official recipe, lr MUSIC_LR, up to 100
+#                 epochs). Resumable: run it again to go on; a finished run only rewrites its
+#                 result. Writes models/training/music/NAME.{best.state.pt,result.json,log.csv}
+#                 (console output in NAME.out); make music-curves draws curves.png.
+#                 make train-music-lr-search: JSB at lr 3e-4 and 3e-3 too (NAME-lrLR)
 # Python is Debian's (python3-torch); music21 from pip (tools/requirements.txt).
 
 PYTHON        ?= /usr/bin/python3
@@ -42,6 +51,7 @@ STAGE2 := $(TRAIN_COMMON) --lr-decay-from $(STAGE1_MINUTES) --lr-end 3e-5 --max-
 TRAINING := models/training
 
 .PHONY: temperature-sweep score all data parity train train-sequnet train-wavenet baselines curves convert samples models clean-samples
+.PHONY: music-parity train-music music-curves train-music-lr-search
 all: models
 
 data: data/manifest.json
@@ -64,6 +74,35 @@ train-sequnet: data/manifest.json
 train-wavenet: data/manifest.json
 	nice -n 10 $(PYTHON) tools/train.py --name wavenet-piano $(WAVENET_ARGS) $(STAGE1)
 	nice -n 10 $(PYTHON) tools/train.py --name wavenet-piano $(WAVENET_ARGS) $(STAGE2) --lr 1e-4
+
+# --- Polyphonic music (issue #16): the paper's JSB Chorales and Nottingham rows in PyTorch ---
+MUSIC             := models/training/music
+MUSIC_LR          ?= 1e-3
+MUSIC_JSB_MINUTES ?= 15
+MUSIC_NOTTINGHAM_MINUTES ?= 40
+# $(call music_run,DATA,FAMILY,MINUTES[,LR,NAME]): one run (lr MUSIC_LR and name DATA-FAMILY
+# unless given), console output appended to NAME.out
+music_name = $(if $(5),$(5),$(1)-$(2))
+music_run = mkdir -p $(MUSIC) && echo "training $(music_name) (log: $(MUSIC)/$(music_name).out)" && \
+  nice -n 10 $(PYTHON) tools/train_music.py --data $(1) --family $(2) --name $(music_name) \
+    --lr $(if $(4),$(4),$(MUSIC_LR)) --max-minutes $(3) >> $(MUSIC)/$(music_name).out 2>&1 || \
+    { tail -n 20 $(MUSIC)/$(music_name).out; exit 1; }
+
+music-parity:
+	$(PYTHON) tools/test_music_parity.py
+train-music:
+	$(call music_run,jsb,sequnet,$(MUSIC_JSB_MINUTES))
+	$(call music_run,jsb,tcn,$(MUSIC_JSB_MINUTES))
+	$(call music_run,nottingham,sequnet,$(MUSIC_NOTTINGHAM_MINUTES))
+	$(call music_run,nottingham,tcn,$(MUSIC_NOTTINGHAM_MINUTES))
+	$(PYTHON) tools/plot_music_curves.py
+music-curves:
+	$(PYTHON) tools/plot_music_curves.py
+# the small learning-rate search on JSB (lr 1e-3 is the train-music runs): pick by VALIDATION NLL
+train-music-lr-search:
+	$(foreach f,sequnet tcn,$(foreach lr,3e-4 3e-3,$(call music_run,jsb,$(f),$(MUSIC_JSB_MINUTES),$(lr),jsb-$(f)-lr$(lr)) &&)) true
+	$(PYTHON) tools/plot_music_curves.py jsb-sequnet jsb-sequnet-lr3e-4 jsb-sequnet-lr3e-3 \
+	  jsb-tcn jsb-tcn-lr3e-4 jsb-tcn-lr3e-3 -o $(MUSIC)/curves-jsb-lr.png
 
 baselines: data/manifest.json
 	$(PYTHON) tools/baselines.py
@@ -130,6 +169,8 @@ test: deps
 	$(PYTHON) tools/test_bits_by_onset.py
 	$(PYTHON) tools/test_train.py
 	$(PYTHON) tools/test_one_step_hiss.py
+	$(PYTHON) tools/test_music_parity.py
+	$(PYTHON) tools/test_train_music.py
 
 demo:
 	scripts/install-deps.sh
