@@ -34,8 +34,12 @@ for data in jsb nottingham; do
     speed=$("$bin" bench -m "models/$name.safetensors" --repeats 3 --no-replay --json \
       | "$python" -c 'import json,sys; print(round(json.load(sys.stdin)["samples_per_second"]))')
     params=$("$bin" info -m "models/$name.safetensors" --json | "$python" -c 'import json,sys; print(json.load(sys.stdin)["parameters"])')
-    budget=$("$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(f"{r[\"epochs_run\"]} epochs, {r[\"wall_minutes\"]:.0f} min, lr {r[\"lr\"]:g}")' \
-      "$training/$name.result.json")
+    budget=$("$python" - "$training/$name.result.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("%d epochs (best %d), %.0f min, lr %g" % (r["epochs_run"], r["best_epoch"], r["wall_minutes"], r["lr"]))
+PY
+)
     echo "| $data | $family | $params | ${paper[$name]} | $swift_nll | $torch_nll | <= ${target[$data]} | $budget | $speed |" >> docs/music-table.md
   done
 done
