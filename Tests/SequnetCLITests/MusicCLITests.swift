@@ -96,6 +96,7 @@ final class MusicCLITests: XCTestCase {
             (["logits", "-m", CLI.fixture("sequnet_c16_l4_d1_k5.pt"), "--feed-frames", CLI.fixture("symbolic/music_tcn_jsb.feed.u8"),
               "-o", "-"], "piano-roll"),
             (["logits", "-m", seqUNet, "--feed-frames", CLI.fixture("sequnet_c16_l4_d1_k5.prompt.u8"), "-o", "-"], "frame"),
+            (["stream", "-m", seqUNet], "generate -o -"),
         ] {
             let result = try CLI.run(arguments)
             XCTAssertNotEqual(result.status, 0, arguments.joined(separator: " "))

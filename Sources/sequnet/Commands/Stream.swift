@@ -35,6 +35,9 @@ struct Stream: ParsableCommand {
         Interrupt.install()
         let loaded = try modelOptions.load()
         let model = loaded.model
+        guard model.codec is MuLawAudio else {
+            throw CLIError.invalidInput("stream plays audio; \(loaded.path) is a \(model.codec.description) model: use `generate -o -`, which streams its \(model.codec.stepName)s to stdout as they are made")
+        }
         let rate = MuLawAudio.sampleRate
         let prompt: [Int]
         do {
