@@ -36,7 +36,7 @@ struct Stream: ParsableCommand {
         let loaded = try modelOptions.load()
         let model = loaded.model
         guard model.codec is MuLawAudio else {
-            throw CLIError.invalidInput("stream plays audio; \(loaded.path) is a \(model.codec.description) model: use `generate -o -`, which streams its \(model.codec.stepName)s to stdout as they are made")
+            throw CLIError.invalidInput("stream plays audio, and \(loaded.path) is not an audio model (\(model.codec.description)): use `generate -o -`, which streams its \(model.codec.stepName)s to stdout as they are made")
         }
         let rate = MuLawAudio.sampleRate
         let prompt: [Int]
