@@ -210,11 +210,17 @@ struct Generate: ParsableCommand {
         }
         let model = loaded.model
         let promptText = prompt.first ?? ""
-        var context: [Int]
-        do { context = try codec.tokens(of: promptText.isEmpty ? "\n" : promptText) } catch let error as TokenTextError {
+        // Without a prompt (or with one of white space only) the text starts at a line break.
+        var context: [Int] = []
+        do { context = try codec.tokens(of: promptText) } catch let error as TokenTextError {
             throw CLIError.invalidInput("--prompt: \(error)")
         }
-        if context.isEmpty { context = try codec.tokens(of: "\n") }
+        if context.isEmpty {
+            guard let lineBreak = try? codec.tokens(of: "\n"), !lineBreak.isEmpty else {
+                throw CLIError.invalidInput("without --prompt the text starts at a line break (<eos>), which this vocabulary cannot spell: give --prompt")
+            }
+            context = lineBreak
+        }
         let count = tokens ?? 200
         let out = output == "-" ? RawOutput.standardOutput() : try RawOutput.open(path: output)
         if output == "-" { ignoreBrokenPipeSignal() }
