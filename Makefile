@@ -4,6 +4,9 @@
 #   make train    both models, in the foreground, up to TRAIN_MINUTES of wall time each
 #                 (resumes from models/training/NAME.pt; run both at once with make -j2 train)
 #   make models   data -> train -> convert to safetensors -> samples
+#   make lm-parity     the PyTorch Penn Treebank LMs (tools/lm_models.py, tools/ptb_data.py) vs
+#                 the symbolic golden fixtures char_{sequnet,tcn}_small: logits, window and
+#                 test-set cross-entropy, window sizes, char and word vocabularies
 # Python is Debian's (python3-torch); music21 from pip (tools/requirements.txt).
 
 PYTHON        ?= /usr/bin/python3
@@ -50,6 +53,10 @@ data/manifest.json: tools/make_dataset.py tools/mulaw.py
 
 parity:
 	$(PYTHON) tools/test_parity.py
+
+.PHONY: lm-parity
+lm-parity:
+	$(PYTHON) tools/test_lm_parity.py
 
 train: train-sequnet train-wavenet
 # each train.py call is a no-op once its stage's minutes are used up
@@ -130,6 +137,7 @@ test: deps
 	$(PYTHON) tools/test_bits_by_onset.py
 	$(PYTHON) tools/test_train.py
 	$(PYTHON) tools/test_one_step_hiss.py
+	$(PYTHON) tools/test_lm_parity.py
 
 demo:
 	scripts/install-deps.sh
