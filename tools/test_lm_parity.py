@@ -7,6 +7,9 @@
   the official windowed test-set figure (<= 1e-5 nats).
 * The window rule: check_padding gives W/S 397/325 (char) and 117/45 (word) for k=3, L=4,
   the streaming clock of a window's first input is 4; the Seq-U-Net refuses other lengths.
+* The streaming view (SPEC "Streaming", "Phase"), stepped token by token in float64: from
+  zero state at clock c0, or continuing a longer stream in the same phase, it gives the
+  fixture's scored logits; one clock off it does not. The TCN has no phase.
 * The vocabularies and streams: 49 characters in the SPEC's order, equal to the fixtures'
   vocab.txt (also as written by `ptb_data.py --write-vocab`); the fixture windows are the test
   stream at their offsets; 10,000 words with the SPEC's indices; stream lengths.
@@ -42,6 +45,74 @@ def fixture(name):
     feed = np.fromfile(path + ".feed.u16", dtype="<u2").astype(np.int64)
     logits = np.fromfile(path + ".logits.f32", dtype="<f4").reshape(-1, cfg["vocab_size"])
     return cfg, feed, logits
+
+
+def lrelu(x):
+    return np.where(x >= 0, x, 0.01 * x)
+
+
+class StreamingSequnet:
+    """SPEC-symbolic.md "Streaming" for the plain Seq-U-Net LM, one token per step, float64:
+    what a streaming engine computes. Buffers start at zero; `clock` counts inputs."""
+
+    def __init__(self, state, clock=0):
+        sd = {k: v.double().numpy() for k, v in state.items()}
+        self.sd = sd
+        self.L = 1 + len({k.split(".")[2] for k in sd if k.startswith("conv.downsampling_blocks.")})
+        self.k = sd["conv.bottleneck_conv.block.0.weight"].shape[2]
+        self.clock = clock
+        zeros = lambda n, c: [np.zeros(c) for _ in range(n)]  # noqa: E731
+        k, L = self.k, self.L
+        w = lambda name: sd[f"conv.{name}.block.0.weight"]  # noqa: E731
+        self.c1 = [zeros(k, w(f"downsampling_blocks.{i}.conv1").shape[1]) for i in range(L - 1)]
+        self.c2 = [zeros(k, w(f"downsampling_blocks.{i}.conv2").shape[1]) for i in range(L - 1)]
+        self.bott = zeros(k, w("bottleneck_conv").shape[1])
+        self.tc = [zeros((k + 1) // 2, w(f"upsampling_blocks.{i}.conv1").shape[0]) for i in range(L - 1)]
+        self.uc = [zeros(k, w(f"upsampling_blocks.{i}.conv2").shape[1]) for i in range(L - 1)]
+        self.short = [None] * (L - 1)
+
+    def conv(self, name, buf):
+        W, b = self.sd[f"conv.{name}.block.0.weight"], self.sd[f"conv.{name}.block.0.bias"]
+        return b + sum(W[:, :, j] @ buf[j] for j in range(self.k))
+
+    @staticmethod
+    def push(buf, x):
+        buf.pop(0)
+        buf.append(x)
+
+    def step(self, token):
+        """logits after feeding `token` at the current clock."""
+        sd, L, k, t = self.sd, self.L, self.k, self.clock
+        ticks = lambda i: t % (2 ** i) == 0  # noqa: E731
+        x = sd["encoder.weight"][token]
+        for i in range(L - 1):
+            if not ticks(i):
+                break
+            self.push(self.c1[i], x)
+            self.short[i] = lrelu(self.conv(f"downsampling_blocks.{i}.conv1", self.c1[i]))
+            self.push(self.c2[i], self.short[i])
+            if ticks(i + 1):
+                x = lrelu(self.conv(f"downsampling_blocks.{i}.conv2", self.c2[i]))
+        v = None
+        if ticks(L - 1):
+            self.push(self.bott, x)
+            v = lrelu(self.conv("bottleneck_conv", self.bott))
+        top = max(i for i in range(L) if ticks(i))
+        for i in range(min(top, L - 2), -1, -1):
+            if ticks(i + 1):
+                self.push(self.tc[i], v)
+            r = 0 if ticks(i + 1) else 1
+            W = sd[f"conv.upsampling_blocks.{i}.conv1.block.0.weight"]
+            up = sd[f"conv.upsampling_blocks.{i}.conv1.block.0.bias"].copy()
+            m = 0
+            while r + 2 * m <= k - 1:
+                up += W[:, :, r + 2 * m].T @ self.tc[i][-1 - m]
+                m += 1
+            self.push(self.uc[i], np.concatenate([lrelu(up), self.short[i]]))
+            v = lrelu(self.conv(f"upsampling_blocks.{i}.conv2", self.uc[i]))
+        y = sd["conv.output_conv.block.0.weight"][:, :, 0] @ v + sd["conv.output_conv.block.0.bias"]
+        self.clock += 1
+        return sd["decoder.weight"] @ y + sd["decoder.bias"]
 
 
 class LMParity(unittest.TestCase):
@@ -111,6 +182,40 @@ class LMParity(unittest.TestCase):
                 np.testing.assert_array_equal(stream[off:off + w["W"]], feed)
                 self.assertEqual(stream[off + w["W"]], w["next_token"])
                 np.testing.assert_array_equal(feed[:10], cfg["check"]["feed_first10"])
+
+    def test_streaming_phase(self):
+        """SPEC "Phase": a streaming Seq-U-Net started from zero state with the window's first
+        token at clock c0 = (-(W-1)) mod 2^(L-1) gives the window's scored logits; so does one
+        that continues a longer stream in the same phase; one clock off does not."""
+        name = "char_sequnet_small"
+        cfg, feed, want = fixture(name)
+        state = torch.load(os.path.join(FIXTURES, name + ".state.pt"), map_location="cpu")
+        W, S = cfg["window"]["W"], cfg["window"]["S"]
+        c0 = lm.first_clock(W, cfg["levels"])
+        stream = pd.char_stream("test")
+        off = cfg["window"]["offset_in_stream"]
+
+        def run(start, clock):
+            net = StreamingSequnet(state, clock)
+            rows = [net.step(int(tok)) for tok in stream[start:off + W]]
+            return np.array(rows[-S:])
+
+        err = np.abs(run(off, c0) - want).max()
+        self.assertLess(err, LOGIT_TOL)
+        top = 2 ** (cfg["levels"] - 1)
+        self.assertLess(np.abs(run(off - 5 * top, c0) - want).max(), LOGIT_TOL)  # same phase, more context
+        self.assertGreater(np.abs(run(off, c0 + 1) - want).max(), 0.01)      # wrong phase
+
+    def test_tcn_has_no_phase(self):
+        """the TCN's scored logits are the same from zero state or continuing a stream."""
+        name = "char_tcn_small"
+        cfg, feed, want = fixture(name)
+        model = self.load(name, cfg)
+        off, W, S = cfg["window"]["offset_in_stream"], cfg["window"]["W"], cfg["window"]["S"]
+        x = torch.from_numpy(np.array(pd.char_stream("test")[off - 37:off + W]))[None]
+        with torch.no_grad():
+            z = model(x)[0, -S:].numpy()
+        self.assertLess(np.abs(z - want).max(), LOGIT_TOL)
 
     def test_window_rule(self):
         self.assertEqual(lm.check_padding(320, 4, 3), (397, 325))
