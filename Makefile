@@ -13,6 +13,16 @@
 #                 result. Writes models/training/music/NAME.{best.state.pt,result.json,log.csv}
 #                 (console output in NAME.out); make music-curves draws curves.png.
 #                 make train-music-lr-search: JSB at lr 3e-4 and 3e-3 too (NAME-lrLR)
+#   make lm-parity     the PyTorch Penn Treebank LMs (tools/lm_models.py, tools/ptb_data.py) vs
+#                 the symbolic golden fixtures char_{sequnet,tcn}_small: logits, window and
+#                 test-set cross-entropy, window sizes, char and word vocabularies
+#   make train-lm      the paper's character-level PTB models (5.9M parameters each), one after
+#                 the other, one thread, nice 10: Seq-U-Net (E=100, nhid 390, L=4, k=3; windows
+#                 397 scoring 325) then TCN (E=100, nhid 600, L=4, k=3; 400/320), official recipe
+#                 (batch 16, Adam lr 1e-3, clip 0.4, dropout 0.1/0.1), up to LM_MINUTES of
+#                 cumulative wall time each. Resumable anywhere: run it again to go on (raise
+#                 LM_MINUTES). Writes models/training/ptb/NAME.{best.state.pt,result.json,log.csv}
+#                 (console output in NAME.out); score a state dict with tools/eval_lm.py
 # Python is Debian's (python3-torch); music21 from pip (tools/requirements.txt).
 
 PYTHON        ?= /usr/bin/python3
@@ -60,6 +70,18 @@ data/manifest.json: tools/make_dataset.py tools/mulaw.py
 
 parity:
 	$(PYTHON) tools/test_parity.py
+
+.PHONY: lm-parity train-lm
+lm-parity:
+	$(PYTHON) tools/test_lm_parity.py
+
+# cumulative wall minutes per character LM (across resumes)
+LM_MINUTES ?= 45
+LM_TRAINING := models/training/ptb
+train-lm:
+	mkdir -p $(LM_TRAINING)
+	nice -n 10 $(PYTHON) tools/train_lm.py --family sequnet --max-minutes $(LM_MINUTES) >> $(LM_TRAINING)/char-sequnet.out 2>&1
+	nice -n 10 $(PYTHON) tools/train_lm.py --family tcn --max-minutes $(LM_MINUTES) >> $(LM_TRAINING)/char-tcn.out 2>&1
 
 train: train-sequnet train-wavenet
 # each train.py call is a no-op once its stage's minutes are used up
@@ -171,6 +193,8 @@ test: deps
 	$(PYTHON) tools/test_one_step_hiss.py
 	$(PYTHON) tools/test_music_parity.py
 	$(PYTHON) tools/test_train_music.py
+	$(PYTHON) tools/test_lm_parity.py
+	$(PYTHON) tools/test_train_lm.py
 
 demo:
 	scripts/install-deps.sh
