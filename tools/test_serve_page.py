@@ -165,7 +165,7 @@ class Browser:
     def click(self, selector):
         """A real mouse click (a user gesture) in the middle of the element."""
         box = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-                            " return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
+                            " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
 

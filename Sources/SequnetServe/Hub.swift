@@ -51,7 +51,8 @@ let pcmOfClass: [Int16] = (0..<MuLawAudio.classes).map { pcm16(MuLawAudio.decode
 ///
 /// **Scheduling.** Each generator thread takes, among the batches nobody is
 /// stepping, the one whose most urgent listener is closest to running dry
-/// (earliest deadline first) and generates one chunk for all its slots.
+/// (earliest deadline first; those already late, or not yet started, take
+/// turns, least recently served first) and generates one chunk for all its slots.
 /// A batch is generated only while some listener of it is less than
 /// `bufferSeconds` ahead of its real-time position, and only while no
 /// listener's queue (generated, not yet accepted by its connection) holds
@@ -110,8 +111,10 @@ final class Hub: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         for index in 0..<limits.workers {
-            let thread = Thread { [self] in work() }
-            thread.name = "sequnet-generator-\(index)"
+            let thread = Thread { [self] in
+                Thread.current.name = "sequnet-gen-\(index)"
+                work()
+            }
             thread.stackSize = 1 << 22
             runningWorkers += 1
             workerThreads.append(thread)
@@ -248,7 +251,7 @@ final class Hub: @unchecked Sendable {
             var wake = now + 0.5
             if !cohort.isEmpty { wake = min(wake, cohortDeadline) }
             var best: Batch?
-            var bestSlack = Double.infinity
+            var bestUrgency = Double.infinity, bestLastServed = Double.infinity
             for batch in batches where !batch.busy {
                 let live = batch.live
                 var slack = Double.infinity
@@ -275,13 +278,19 @@ final class Hub: @unchecked Sendable {
                     // When this listener comes within `bufferSeconds` of running dry.
                     if let anchor = listener.anchor { wake = min(wake, anchor + Double(listener.generated - aheadSamples) / rate) }
                 }
-                if slack < Double(aheadSamples) && slack < bestSlack { (best, bestSlack) = (batch, slack) }
+                // Earliest deadline first; batches already late (or not
+                // started) take turns, so under overload no batch starves.
+                let urgency = max(slack, 0)
+                if slack < Double(aheadSamples) && (urgency, batch.lastServed) < (bestUrgency, bestLastServed) {
+                    (best, bestUrgency, bestLastServed) = (batch, urgency, batch.lastServed)
+                }
             }
             guard let batch = best else {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: max(0.0005, wake - now)))
                 continue
             }
             batch.busy = true
+            batch.lastServed = now
             let slots = batch.slots.map { listener in listener.map { ($0, $0.remaining(modelSamples: batch.generated)) } }
             condition.unlock()
             let chunk = generateChunk(batch, slots: slots)
@@ -325,6 +334,7 @@ final class Hub: @unchecked Sendable {
         }
         let prompts = members.contains { !$0.parameters.prompt.isEmpty } ? members.map(\.parameters.prompt) : []
         let thread = Thread { [self] in
+            Thread.current.name = "sequnet-prime"
             let stream = model.makeBatch(count: members.count, threads: limits.threads)
             let primed = stream.prime(with: prompts, shouldStop: { [self] in self.isStopping })
             condition.lock()
@@ -344,7 +354,6 @@ final class Hub: @unchecked Sendable {
             }
             if !batch.live.isEmpty { batches.append(batch) }
         }
-        thread.name = "sequnet-prime-\(id)"
         thread.start()
     }
 

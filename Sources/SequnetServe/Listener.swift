@@ -98,6 +98,8 @@ final class Batch: @unchecked Sendable {
     var generated = 0
     /// A generator thread is stepping it (outside the lock).
     var busy = false
+    /// When a generator last took it (monotonic seconds; 0: never).
+    var lastServed = 0.0
     /// Inputs of the next step, one per slot.
     var next: [Int]
     /// Each slot's samples of the chunk being generated.

@@ -230,12 +230,15 @@ function setButton() {
 // A scrolling spectrogram (log magnitude, 0 to 8 kHz bottom to top) and the waveform now playing.
 const spec = $("spectrogram"), sg = spec.getContext("2d");
 const wave = $("wave"), wg = wave.getContext("2d");
+// Dark to bright: black, violet, red, orange, pale yellow.
+const stops = [[0, 0, 0, 4], [0.3, 59, 15, 112], [0.55, 140, 41, 129], [0.75, 222, 73, 104], [0.9, 254, 159, 109], [1, 252, 253, 191]];
 const palette = Array.from({ length: 256 }, (_, i) => {
   const t = i / 255;
-  const r = Math.round(255 * Math.min(1, Math.max(0, 1.6 * t - 0.2)));
-  const g = Math.round(255 * Math.min(1, Math.max(0, 1.6 * t - 0.75) + 0.25 * t));
-  const b = Math.round(255 * Math.min(1, Math.max(0, 0.55 + 0.5 * Math.sin(Math.PI * (t * 1.3 - 0.1))) * (1 - t * 0.6)));
-  return `rgb(${r},${g},${b})`;
+  let k = 1;
+  while (stops[k][0] < t) k++;
+  const [t0, r0, g0, b0] = stops[k - 1], [t1, r1, g1, b1] = stops[k];
+  const f = (t - t0) / (t1 - t0);
+  return `rgb(${Math.round(r0 + f * (r1 - r0))},${Math.round(g0 + f * (g1 - g0))},${Math.round(b0 + f * (b1 - b0))})`;
 });
 sg.fillStyle = "#000"; sg.fillRect(0, 0, spec.width, spec.height);
 function draw() {
