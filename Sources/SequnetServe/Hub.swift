@@ -412,6 +412,17 @@ final class Hub: @unchecked Sendable {
     }
 
     private func deliver(_ chunk: [Int16], to listener: Listener, at now: Double) {
+        // A listener that took everything and was due more before this chunk
+        // came was kept waiting by the server (the generator loop may not
+        // have looked while it was generating).
+        if listener.starvingSince == nil, listener.waiting != nil, listener.queueIsEmpty, let anchor = listener.anchor {
+            let dry = anchor + Double(listener.written) / rate
+            if now > dry {
+                listener.starvingSince = dry
+                listener.underruns += 1
+                totals.underruns += 1
+            }
+        }
         listener.queue.append(chunk)
         listener.generated += chunk.count
         settleUnderrun(listener, at: now)
