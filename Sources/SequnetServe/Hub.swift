@@ -21,6 +21,8 @@ public struct ServeLimits: Sendable {
     public var threads = 1
     /// Generator threads, each stepping one batch at a time.
     public var workers = 1
+    /// Slots of a new batch at least (spare ones wait for listeners arriving later).
+    public var slots = 1
     /// A listener whose queue stays full this long (its client stopped reading) is dropped.
     public var stallSeconds = 10.0
 
@@ -43,11 +45,14 @@ let pcmOfClass: [Int16] = (0..<MuLawAudio.classes).map { pcm16(MuLawAudio.decode
 /// listener's samples to its connection.
 ///
 /// **Joining.** Listeners that arrive within `joinWindowSeconds` of the
-/// first of them (a cohort) start one new batch together, primed from
-/// silence (a copy of the model's silence-primed state). A running batch
-/// takes no newcomers: its streams' ring buffers have moved on since
-/// priming, and a fresh stream must start from the silence-primed state to
-/// be the same bytes as `generate`.
+/// first of them (a cohort) take free slots of running batches, or else
+/// start one new batch together, primed from silence (a copy of the model's
+/// silence-primed state), with at least `slots` slots. A free slot (spare,
+/// or left by a listener) is fed silence; the network's state is a function
+/// of its last input-size inputs and the clock phase, so once a slot has
+/// had that much silence, at a clock-cycle boundary (the phase priming
+/// leaves), it holds exactly what a stream primed from silence holds. A
+/// newcomer takes it there, and its samples are `generate`'s bytes.
 ///
 /// **Scheduling.** Each generator thread takes, among the batches nobody is
 /// stepping, the one whose most urgent listener is closest to running dry
@@ -103,6 +108,8 @@ final class Hub: @unchecked Sendable {
     }
 
     var aheadSamples: Int { Int(limits.bufferSeconds * rate) }
+    /// Samples per clock cycle: a newcomer joins a running batch at a multiple of it.
+    var cycles: Int { model.config.cycles }
     var queueBound: Int { 2 * aheadSamples }
 
     // MARK: Threads
@@ -220,6 +227,7 @@ final class Hub: @unchecked Sendable {
         settleUnderrun(listener, at: monotonicSeconds())
         if let batch = listener.batch {
             batch.slots[listener.slot] = nil
+            batch.silenceRun[listener.slot] = 0
             listener.batch = nil
             removeIfEmpty(batch)
         }
@@ -247,7 +255,7 @@ final class Hub: @unchecked Sendable {
         condition.lock()
         while !stopping {
             let now = monotonicSeconds()
-            if !cohort.isEmpty && (now >= cohortDeadline || cohort.count >= limits.maxStreams) { startBatch() }
+            if !cohort.isEmpty && (now >= cohortDeadline || cohort.count >= limits.maxStreams) { placeCohort() }
             var wake = now + 0.5
             if !cohort.isEmpty { wake = min(wake, cohortDeadline) }
             var best: Batch?
@@ -291,9 +299,17 @@ final class Hub: @unchecked Sendable {
             }
             batch.busy = true
             batch.lastServed = now
-            let slots = batch.slots.map { listener in listener.map { ($0, $0.remaining(modelSamples: batch.generated)) } }
+            // Listeners sampling now, and the chunk's length: no slot runs
+            // past its length, and a batch with a newcomer waiting stops at
+            // the next cycle boundary.
+            let slots = batch.slots.map { listener in listener.flatMap { $0.joined ? $0 : nil } }
+            var n = limits.chunk
+            for case let listener? in slots { if let remaining = listener.remaining { n = min(n, max(remaining, 1)) } }
+            if batch.slots.contains(where: { $0.map { !$0.joined } ?? false }) {
+                n = min(n, cycles - batch.generated % cycles)
+            }
             condition.unlock()
-            let chunk = generateChunk(batch, slots: slots)
+            let chunk = generateChunk(batch, slots: slots, count: n)
             condition.lock()
             totals.busySeconds += chunk.seconds
             totals.stepsTaken += chunk.produced
@@ -332,19 +348,22 @@ final class Hub: @unchecked Sendable {
             listener.slot = slot
             listener.batchID = id
         }
-        let prompts = members.contains { !$0.parameters.prompt.isEmpty } ? members.map(\.parameters.prompt) : []
+        let width = max(members.count, limits.slots)
+        let prompts = members.contains { !$0.parameters.prompt.isEmpty }
+            ? members.map(\.parameters.prompt) + [[Int]](repeating: [], count: width - members.count) : []
         let thread = Thread { [self] in
             Thread.current.name = "sequnet-prime"
-            let stream = model.makeBatch(count: members.count, threads: limits.threads)
+            let stream = model.makeBatch(count: width, threads: limits.threads)
             let primed = stream.prime(with: prompts, shouldStop: { [self] in self.isStopping })
             condition.lock()
             defer { condition.unlock() }
             primingBatches -= 1
             condition.broadcast()
             guard primed, !stopping else { return }
-            let batch = Batch(id: id, stream: stream, listeners: members, chunk: limits.chunk)
+            let batch = Batch(id: id, stream: stream, listeners: members + [Listener?](repeating: nil, count: width - members.count),
+                              chunk: limits.chunk)
             for (slot, listener) in members.enumerated() {
-                guard !listener.ended else { batch.slots[slot] = nil; continue }
+                guard !listener.ended else { batch.slots[slot] = nil; batch.silenceRun[slot] = 0; continue }
                 listener.batch = batch
                 listener.phase = .playing
                 if !listener.parameters.prompt.isEmpty {
@@ -363,21 +382,19 @@ final class Hub: @unchecked Sendable {
         return stopping
     }
 
-    /// One chunk of every live slot (no lock held: only this thread touches
-    /// the batch's stream, samplers and buffers while it is busy). Returns
-    /// the samples made, fewer than asked (`failed`) if logits went non-finite.
-    private func generateChunk(_ batch: Batch, slots: [(Listener, Int?)?]) -> (produced: Int, failed: Bool, seconds: Double) {
+    /// One chunk of `count` samples for every listener in `slots`; the
+    /// others are fed silence (no lock held: only this thread touches the
+    /// batch's stream, samplers and buffers while it is busy). Fewer samples
+    /// than asked (`failed`) if logits went non-finite.
+    private func generateChunk(_ batch: Batch, slots: [Listener?], count n: Int) -> (produced: Int, failed: Bool, seconds: Double) {
         let start = monotonicSeconds()
-        var n = limits.chunk
-        for case let (_, remaining?)? in slots { n = min(n, max(remaining, 0)) }
-        // A slot that ends within the chunk ends the chunk there, so slots
-        // never run past their length (and the next chunk is for the others).
-        if n == 0 { n = limits.chunk }
         let stream = batch.stream
+        let silence = Int(MuLawAudio.silence)
+        for b in 0..<slots.count where slots[b] == nil { batch.next[b] = silence }
         var produced = n
         chunkLoop: for i in 0..<n {
             for b in 0..<slots.count {
-                guard let (listener, remaining) = slots[b], remaining.map({ i < $0 }) ?? true else { continue }
+                guard let listener = slots[b] else { continue }
                 let logits = stream.logits(b)
                 guard allFinite(logits) else { produced = i; break chunkLoop }
                 let next = listener.sampler.sample(logits)
@@ -389,26 +406,79 @@ final class Hub: @unchecked Sendable {
         return (produced, produced < n, monotonicSeconds() - start)
     }
 
-    /// Gives each live slot its samples (lock held).
-    private func handOver(_ batch: Batch, slots: [(Listener, Int?)?], produced: Int, failed: Bool) {
+    /// Gives each listener that was sampled its samples, counts the silence
+    /// fed to the other slots, and lets waiting newcomers in at a cycle
+    /// boundary (lock held).
+    private func handOver(_ batch: Batch, slots: [Listener?], produced: Int, failed: Bool) {
         let now = monotonicSeconds()
         batch.busy = false
         for (b, slot) in slots.enumerated() {
-            guard let (listener, remaining) = slot, !listener.ended, batch.slots[b] === listener else { continue }
-            let count = min(produced, remaining ?? produced)
-            if count > 0 {
-                deliver(Array(batch.pcm[b][0..<count]), to: listener, at: now)
-                totals.samplesGenerated += count
+            guard let listener = slot else {
+                batch.silenceRun[b] += produced
+                continue
             }
-            if let remaining, count >= remaining { end(listener, reason: nil) }
+            guard !listener.ended, batch.slots[b] === listener else { continue }
+            if produced > 0 {
+                deliver(Array(batch.pcm[b][0..<produced]), to: listener, at: now)
+                listener.sampled += produced
+                totals.samplesGenerated += produced
+            }
+            if let remaining = listener.remaining, remaining == 0 { end(listener, reason: nil) }
         }
         batch.generated += produced
         if failed {
             for listener in batch.live { end(listener, reason: "model error: non-finite logits after \(batch.generated) samples") }
         }
+        admitNewcomers(batch)
         removeIfEmpty(batch)
         mark(now)
         condition.broadcast()
+    }
+
+    /// Newcomers waiting in `batch` start sampling if the batch is at a
+    /// cycle boundary and their slot has had input-size samples of silence (lock held).
+    private func admitNewcomers(_ batch: Batch) {
+        guard batch.generated % cycles == 0 else { return }
+        for (b, slot) in batch.slots.enumerated() {
+            guard let listener = slot, !listener.joined, batch.silenceRun[b] >= model.config.inputSize else { continue }
+            listener.joined = true
+            listener.phase = .playing
+        }
+    }
+
+    /// The listeners of a cohort take free slots of running batches (those
+    /// not held back by a slow client), or else start a batch (lock held).
+    /// A listener with a prompt needs priming of its own: always a new batch.
+    private func placeCohort() {
+        var newcomers: [Listener] = []
+        for listener in cohort {
+            guard listener.parameters.prompt.isEmpty, let (batch, slot) = freeSlot() else {
+                newcomers.append(listener)
+                continue
+            }
+            batch.slots[slot] = listener
+            listener.batch = batch
+            listener.slot = slot
+            listener.batchID = batch.id
+            listener.joined = false
+            admitNewcomers(batch)
+        }
+        cohort = newcomers
+        if !cohort.isEmpty { startBatch() }
+    }
+
+    /// The free slot of a running batch that will be ready soonest (the
+    /// most silence fed), if any.
+    private func freeSlot() -> (Batch, Int)? {
+        var best: (Batch, Int)?
+        var bestRun = -1
+        for batch in batches where !batch.busy && !batch.live.isEmpty {
+            guard !batch.live.contains(where: { $0.backlog >= queueBound }) else { continue }
+            for b in 0..<batch.slots.count where batch.slots[b] == nil && batch.silenceRun[b] > bestRun {
+                (best, bestRun) = ((batch, b), batch.silenceRun[b])
+            }
+        }
+        return best
     }
 
     private func deliver(_ chunk: [Int16], to listener: Listener, at now: Double) {
@@ -475,7 +545,8 @@ final class Hub: @unchecked Sendable {
         let steps = Double(totals.stepsTaken - before.stepsTaken)
         let busy = totals.busySeconds - before.busySeconds
         let batchList: [[String: Any]] = batches.map { b in
-            ["id": b.id, "slots": b.slots.count, "listeners": b.live.count, "samples": b.generated]
+            ["id": b.id, "slots": b.slots.count, "listeners": b.live.count, "samples": b.generated,
+             "joining": b.live.filter { !$0.joined }.count]
         }
         return [
             "listeners": listeners.count,

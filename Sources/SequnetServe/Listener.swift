@@ -25,6 +25,11 @@ final class Listener: @unchecked Sendable {
     var slot = 0
     /// Batch id, kept for `/api/info` after the batch is gone.
     var batchID = 0
+    /// False while it waits in a running batch's free slot for the next
+    /// clock-cycle boundary (see `Hub`): the slot is fed silence meanwhile.
+    var joined = true
+    /// Samples the model made for it.
+    var sampled = 0
 
     /// Samples generated for it (a prompt's echo included).
     var generated = 0
@@ -66,9 +71,7 @@ final class Listener: @unchecked Sendable {
     var queueIsEmpty: Bool { queueHead == queue.count }
 
     /// Model samples still to generate (after the prompt's echo); nil: endless.
-    func remaining(modelSamples: Int) -> Int? {
-        parameters.samples.map { max(0, $0 - modelSamples) }
-    }
+    var remaining: Int? { parameters.samples.map { max(0, $0 - sampled) } }
 
     func popChunk() -> [Int16]? {
         guard queueHead < queue.count else { return nil }
@@ -85,10 +88,13 @@ final class Listener: @unchecked Sendable {
     func due(at now: Double, rate: Double) -> Double { anchor.map { (now - $0) * rate } ?? 0 }
 }
 
-/// A batch of listeners stepped together: one `StreamBatch`, one slot per
-/// listener of the cohort it was started for. A slot whose listener has
-/// left is still stepped (the batch's state is one block) but no longer
-/// sampled or sent; the batch goes when its last listener does.
+/// A batch of listeners stepped together: one `StreamBatch` with a slot per
+/// listener of the cohort it was started for, and any spare slots. A slot
+/// without a listener (spare, or left) is still stepped (the batch's state
+/// is one block), on silence; once it has had input-size samples of silence
+/// it is in the state a stream primed from silence is in, and a newcomer
+/// can take it at a clock-cycle boundary. The batch goes when its last
+/// listener does.
 final class Batch: @unchecked Sendable {
     let id: Int
     let stream: StreamBatch
@@ -102,14 +108,18 @@ final class Batch: @unchecked Sendable {
     var lastServed = 0.0
     /// Inputs of the next step, one per slot.
     var next: [Int]
+    /// Per slot, steps of silence fed since it last had a listener sampling.
+    var silenceRun: [Int]
     /// Each slot's samples of the chunk being generated.
     var pcm: [[Int16]]
 
-    init(id: Int, stream: StreamBatch, listeners: [Listener], chunk: Int) {
+    init(id: Int, stream: StreamBatch, listeners: [Listener?], chunk: Int) {
         self.id = id
         self.stream = stream
         slots = listeners
         next = [Int](repeating: Int(MuLawAudio.silence), count: listeners.count)
+        // Primed from silence: every slot has had the input size of it.
+        silenceRun = [Int](repeating: stream.model.config.inputSize, count: listeners.count)
         pcm = [[Int16]](repeating: [Int16](repeating: 0, count: chunk), count: listeners.count)
     }
 

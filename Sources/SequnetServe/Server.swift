@@ -149,7 +149,7 @@ public final class SequnetServer: Sendable {
         report["limits"] = [
             "max_streams": limits.maxStreams, "buffer_seconds": limits.bufferSeconds,
             "join_window_ms": limits.joinWindowSeconds * 1000, "chunk_samples": limits.chunk,
-            "threads": limits.threads, "workers": limits.workers, "stall_seconds": limits.stallSeconds,
+            "threads": limits.threads, "workers": limits.workers, "slots": limits.slots, "stall_seconds": limits.stallSeconds,
             "sample_rate": MuLawAudio.sampleRate,
         ] as [String: Any]
         return report

@@ -34,24 +34,50 @@ final class ServeCLITests: XCTestCase {
     func testConcurrentListenersShareABatchAndEachIsItsOwnGenerate() throws {
         let server = try ServeProcess(["-m", tiny, "--join-window", "2000"])
         defer { server.stop() }
-        var results = [Data?](repeating: nil, count: 3)
+        final class Bodies: @unchecked Sendable {
+            let lock = NSLock()
+            var data = [Data?](repeating: nil, count: 3)
+        }
+        let results = Bodies()
         let group = DispatchGroup()
-        let lock = NSLock()
         for i in 0..<3 {
             DispatchQueue.global().async(group: group) {
                 let response = try? server.get("/api/stream?seed=\(10 + i)&temperature=0.8&samples=\(2000 + 500 * i)")
-                lock.lock(); results[i] = response?.body; lock.unlock()
+                results.lock.lock(); results.data[i] = response?.body; results.lock.unlock()
             }
         }
         XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
         for i in 0..<3 {
-            let body = try XCTUnwrap(results[i], "listener \(i)")
+            let body = try XCTUnwrap(results.data[i], "listener \(i)")
             let alone = try generate(["--seed", "\(10 + i)", "--temperature", "0.8", "--samples", "\(2000 + 500 * i)"])
             XCTAssertEqual(body.dropFirst(44), alone, "listener \(i)")
         }
         let info = try server.info()
         XCTAssertEqual(info["batches_started"] as? Int, 1, "three listeners within the join window share one batch")
         XCTAssertEqual(info["listeners_served"] as? Int, 3)
+    }
+
+    /// A newcomer takes a spare slot, or one a listener left, of a running
+    /// batch at a clock-cycle boundary once the slot has had input-size
+    /// samples of silence: still `generate`'s bytes.
+    func testANewcomerInARunningBatchIsItsOwnGenerate() throws {
+        let server = try ServeProcess(["-m", tiny, "--slots", "2", "--join-window", "0"])
+        defer { server.stop() }
+        let playing = try server.open("/api/stream?seed=1")
+        try playing.read(atLeast: 6_000)
+        let leaving = try server.open("/api/stream?seed=2")   // the spare slot
+        try leaving.read(atLeast: 6_000)
+        leaving.close()
+        try waitUntil("the leaver is gone") { try server.info()["listeners"] as? Int == 1 }
+        for seed in [3, 4] {   // the slot it left, twice
+            let response = try server.get("/api/stream?seed=\(seed)&temperature=0.9&samples=2500")
+            XCTAssertEqual(response.body.dropFirst(44), try generate(["--seed", "\(seed)", "--temperature", "0.9", "--samples", "2500"]),
+                           "seed \(seed)")
+        }
+        let info = try server.info()
+        XCTAssertEqual(info["batches_started"] as? Int, 1, "every listener joined the first batch")
+        XCTAssertEqual(info["listeners_served"] as? Int, 4)
+        playing.close()
     }
 
     func testAPromptUploadIsGenerateWithThatPrompt() throws {
@@ -195,7 +221,7 @@ final class ServeProcess {
     init(_ arguments: [String], timeout: Double = 60) throws {
         let dir = try CLI.temporaryDirectory()
         stderrURL = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = CLI.executable
         process.arguments = ["serve", "--port", "0"] + arguments
         process.standardOutput = FileHandle.nullDevice

@@ -14,7 +14,9 @@ struct Serve: ParsableCommand {
             its samples are the bytes of `sequnet generate --seed S --temperature T --min-p P \
             --seconds X -o -`. POST /api/stream with an audio file as the body primes the stream with \
             it (as generate --prompt). GET /api/info describes the model (as info --json), the limits \
-            and every stream. Listeners arriving within --join-window of each other share one batch. \
+            and every stream. A listener takes a free slot of a running batch (at its next \
+            clock-cycle boundary, once the slot has had input-size samples of silence), or starts a \
+            new batch with those arriving within --join-window, of --slots slots at least. \
             One line per request goes to stderr; SIGINT or SIGTERM ends every stream and exits 0. \
             --port 0 takes a free port; the bound address is printed on stderr ("listening on \
             http://127.0.0.1:PORT").
@@ -49,6 +51,10 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Samples generated per batch between scheduling decisions.", valueName: "N"))
     var chunk = 512
 
+    @Option(help: ArgumentHelp("Slots of a new batch at least: spare slots take listeners who arrive later, "
+                               + "at the next clock-cycle boundary.", valueName: "N"))
+    var slots = 1
+
     func validate() throws {
         if modelOptions.model != nil && arch != nil { throw ValidationError("give -m MODEL or --arch SPEC, not both") }
         if let arch { do { _ = try ArchitectureSpec.parse(arch) } catch { throw ValidationError("\(error)") } }
@@ -60,6 +66,7 @@ struct Serve: ParsableCommand {
         }
         guard (1...16).contains(workers) else { throw ValidationError("--workers must be 1...16, got \(workers)") }
         guard (16...16_384).contains(chunk) else { throw ValidationError("--chunk must be 16...16384, got \(chunk)") }
+        guard (1...256).contains(slots) else { throw ValidationError("--slots must be 1...256, got \(slots)") }
     }
 
     func run() throws {
@@ -84,6 +91,7 @@ struct Serve: ParsableCommand {
         options.limits.threads = threadOptions.threads
         options.limits.workers = workers
         options.limits.chunk = chunk
+        options.limits.slots = slots
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         options.modelInfo = try encoder.encode(InfoReport(loaded, stateBytes: loaded.model.config.streamStateBytes(batch: 1)))
