@@ -176,7 +176,8 @@ clean-samples:
 
 # --- Everyday commands (README) ---------------------------------------------
 #   make demo   installs what is missing, builds, writes samples/demo.wav from the default model
-#   make test   installs what is missing, runs swift test and the Python reference tests
+#   make test   installs what is missing, runs swift test, the Python reference tests and the
+#               browser test of `sequnet serve`
 .PHONY: deps test demo
 deps:
 	scripts/install-deps.sh --tools
@@ -184,6 +185,9 @@ deps:
 test: deps
 	swift build --build-tests
 	swift test --skip-build --disable-swift-testing
+	# the page of `sequnet serve` in headless Chromium: live playback needs the release build
+	swift build -c release --product sequnet
+	$(PYTHON) tools/test_serve_page.py
 	$(PYTHON) tools/test_parity.py
 	$(PYTHON) tools/test_torch_stream.py
 	$(PYTHON) tools/test_audio_stats.py

@@ -4,7 +4,8 @@ import PackageDescription
 // Data flows through the targets in this order:
 //   SequnetCheckpoint (file formats) -> SequnetEngine (model families, stream
 //   state, samplers, codecs) -> SequnetAudio (libsndfile, libsamplerate) ->
-//   sequnet (the command). SequnetMusic (piano-roll text, MIDI files, FluidSynth
+//   sequnet (the command). SequnetServe (the HTTP server of `sequnet serve`)
+//   sits beside SequnetAudio. SequnetMusic (piano-roll text, MIDI files, FluidSynth
 //   rendering) sits beside SequnetAudio for the polyphonic-music models.
 //   SequnetBench measures the engine (and alone links OpenBLAS, for its sgemv
 //   replay).
@@ -36,6 +37,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        // `sequnet serve`: HTTP/1.1 on SwiftNIO. Without the default traits:
+        // swift-configuration support is not used, and leaving it out builds less.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // Thin wrappers over Debian's C libraries.
@@ -66,10 +73,16 @@ let package = Package(
                 swiftSettings: optimise),
         // Plain -O, like SequnetCheckpoint: it parses untrusted MIDI files.
         .target(name: "SequnetMusic", dependencies: ["SequnetAudio", "CFluidSynth"]),
+        // `sequnet serve`: listeners as streams of shared batches, WAV over HTTP, the page.
+        .target(name: "SequnetServe",
+                dependencies: ["SequnetEngine", "SequnetAudio", .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "HTTPTypes", package: "swift-http-types"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(
             name: "sequnet",
             dependencies: [
-                "SequnetCheckpoint", "SequnetEngine", "SequnetAudio", "SequnetMusic", "SequnetBench",
+                "SequnetCheckpoint", "SequnetEngine", "SequnetAudio", "SequnetMusic", "SequnetBench", "SequnetServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimise),

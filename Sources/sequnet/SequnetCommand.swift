@@ -25,7 +25,7 @@ struct Sequnet: ParsableCommand {
             """,
         // A new subcommand goes in Commands/<Name>.swift and is listed here;
         // shared options live in Options.swift.
-        subcommands: [Generate.self, Stream.self, Score.self, Logits.self, Info.self, Convert.self, Bench.self])
+        subcommands: [Generate.self, Stream.self, Serve.self, Score.self, Logits.self, Info.self, Convert.self, Bench.self])
 
     /// Our own entry point instead of ArgumentParser's, so that every error is
     /// one `error: ...` line on stderr (ArgumentParser prints usage after
