@@ -211,59 +211,8 @@ class ValidSequnet(nn.Module):
 
 # --- TCN (weight-normalised, dilated, causal) ---------------------------------------------------
 
-class Chomp1d(nn.Module):
-    """drops the last `chomp` steps: a conv padded (k-1)d on both sides, chomped, is causal."""
-
-    def __init__(self, chomp):
-        super().__init__()
-        self.chomp = chomp
-
-    def forward(self, x):
-        return x[..., :-self.chomp] if self.chomp else x
-
-
-class TemporalBlock(nn.Module):
-    """relu(conv1) -> relu(conv2) (each + dropout), then relu(h + residual). The Sequential
-    `net` holds the very same conv modules as `conv1`/`conv2`, hence the `net.0`/`net.4`
-    names in the state dict. Initialisation as the official code ends up with: PyTorch's
-    default for the weight-normalised convs (g = ||v||), N(0, 0.01) for the 1x1 downsample."""
-
-    def __init__(self, cin, cout, k, dilation, dropout):
-        super().__init__()
-        pad = (k - 1) * dilation
-        wn = nn.utils.weight_norm
-        self.conv1 = wn(nn.Conv1d(cin, cout, k, padding=pad, dilation=dilation))
-        self.chomp1 = Chomp1d(pad)
-        self.relu1 = nn.ReLU()
-        self.dropout1 = nn.Dropout(dropout)
-        self.conv2 = wn(nn.Conv1d(cout, cout, k, padding=pad, dilation=dilation))
-        self.chomp2 = Chomp1d(pad)
-        self.relu2 = nn.ReLU()
-        self.dropout2 = nn.Dropout(dropout)
-        self.net = nn.Sequential(self.conv1, self.chomp1, self.relu1, self.dropout1,
-                                 self.conv2, self.chomp2, self.relu2, self.dropout2)
-        self.downsample = nn.Conv1d(cin, cout, 1) if cin != cout else None
-        self.relu = nn.ReLU()
-        if self.downsample is not None:
-            with torch.no_grad():
-                self.downsample.weight.normal_(0, 0.01)
-
-    def forward(self, x):
-        h = self.net(x)
-        res = x if self.downsample is None else self.downsample(x)
-        return self.relu(h + res)
-
-
-class TemporalConvNet(nn.Module):
-    def __init__(self, num_inputs, channels, kernel_size, dropout=0.0):
-        super().__init__()
-        self.levels, self.kernel_size, self.channels = len(channels), kernel_size, list(channels)
-        self.network = nn.Sequential(*[
-            TemporalBlock(num_inputs if i == 0 else channels[i - 1], channels[i], kernel_size, 2 ** i, dropout)
-            for i in range(len(channels))])
-
-    def forward(self, x):
-        return self.network(x)
+# The TCN is the music models' (tools/music_models.py), with PyTorch's default initialisation.
+from music_models import Chomp1d, TemporalBlock, TemporalConvNet  # noqa: E402,F401
 
 
 # --- the language-model wrapper ------------------------------------------------------------------
@@ -283,7 +232,7 @@ class LMModel(nn.Module):
             self.conv = ValidSequnet(emsize, chans, emsize, kernel_size, scored or SCORED[level], dropout)
             self.window, self.scored = self.conv.input_size, self.conv.output_size
         elif family == "tcn":
-            self.conv = TemporalConvNet(emsize, chans, kernel_size, dropout)
+            self.conv = TemporalConvNet(emsize, chans, kernel_size, dropout, small_init=False)
             self.window, self.scored = window or TCN_WINDOW[level], scored or SCORED[level]
             if self.scored > self.window:
                 raise ValueError("the scored length must not exceed the window")

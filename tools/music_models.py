@@ -178,7 +178,7 @@ class TemporalBlock(nn.Module):
     holds the very same conv modules as `conv1`/`conv2`, hence the `net.0`/`net.4` names in
     the state dict (one storage each)."""
 
-    def __init__(self, cin, cout, k, dilation, dropout):
+    def __init__(self, cin, cout, k, dilation, dropout, small_init=True):
         super().__init__()
         pad = (k - 1) * dilation
         wn = nn.utils.weight_norm
@@ -194,12 +194,15 @@ class TemporalBlock(nn.Module):
                                  self.conv2, self.chomp2, self.relu2, self.dropout2)
         self.downsample = nn.Conv1d(cin, cout, 1) if cin != cout else None
         self.relu = nn.ReLU()
-        # small initial weights, as is usual for this TCN (weight_norm keeps the direction;
-        # g is recomputed from the rescaled v below)
+        # small_init: small initial conv weights, as is usual for this TCN in the music task
+        # (weight_norm keeps the direction; g is recomputed from the rescaled v). The language
+        # models keep PyTorch's default for the weight-normalised convs (g = ||v||). The 1x1
+        # downsample is N(0, 0.01) either way.
         with torch.no_grad():
-            for conv in (self.conv1, self.conv2):
-                conv.weight_v.normal_(0, 0.01)
-                conv.weight_g.copy_(conv.weight_v.norm(dim=(1, 2), keepdim=True))
+            if small_init:
+                for conv in (self.conv1, self.conv2):
+                    conv.weight_v.normal_(0, 0.01)
+                    conv.weight_g.copy_(conv.weight_v.norm(dim=(1, 2), keepdim=True))
             if self.downsample is not None:
                 self.downsample.weight.normal_(0, 0.01)
 
@@ -210,10 +213,14 @@ class TemporalBlock(nn.Module):
 
 
 class TemporalConvNet(nn.Module):
-    def __init__(self, num_inputs, channels, kernel_size, dropout=0.0):
+    """locuslab's TCN: block i has dilation 2^i (shared by the music and language models)."""
+
+    def __init__(self, num_inputs, channels, kernel_size, dropout=0.0, small_init=True):
         super().__init__()
+        self.levels, self.kernel_size, self.channels = len(channels), kernel_size, list(channels)
         self.network = nn.Sequential(*[
-            TemporalBlock(num_inputs if i == 0 else channels[i - 1], channels[i], kernel_size, 2 ** i, dropout)
+            TemporalBlock(num_inputs if i == 0 else channels[i - 1], channels[i], kernel_size, 2 ** i, dropout,
+                          small_init)
             for i in range(len(channels))])
 
     def forward(self, x):
