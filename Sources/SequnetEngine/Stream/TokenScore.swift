@@ -141,8 +141,9 @@ extension Model {
     }
 }
 
-/// -ln softmax(logits)[target], in double.
-func crossEntropy(_ logits: UnsafeBufferPointer<Float>, target: Int) -> Double {
+/// -ln softmax(logits)[target], in double so that long sums stay exact
+/// enough: what every softmax model's score adds per prediction.
+public func crossEntropy(_ logits: UnsafeBufferPointer<Float>, target: Int) -> Double {
     var peak = logits[0]
     for v in logits where v > peak { peak = v }
     var sum = 0.0

@@ -85,14 +85,8 @@ struct Logits: ParsableCommand {
         let stream = model.makeStream(threads: threadOptions.threads)
         stream.prime(with: prompt)
         // Rows are batched into one write per 64 to keep system calls few.
-        var rows = [Float](); rows.reserveCapacity(64 * classes)
-        func emit(flush: Bool) throws {
-            rows.append(contentsOf: stream.logits)
-            if flush || rows.count >= 64 * classes {
-                try rows.withUnsafeBufferPointer { try out.write(floats: $0) }
-                rows.removeAll(keepingCapacity: true)
-            }
-        }
+        var rows = LogitRows(out, width: classes)
+        func emit(flush: Bool) throws { try rows.append(stream.logits, flush: flush) }
         try emit(flush: feed.isEmpty)
         for (i, cls) in feed.enumerated() {
             stream.step(Int(cls))
@@ -121,14 +115,10 @@ struct Logits: ParsableCommand {
         defer { if !finished { out.discardFile() } }
         let stream = model.makeStream(threads: threadOptions.threads)
         stream.startSequence(ofLength: tokens.count)
-        var rows = [Float](); rows.reserveCapacity(64 * vocabulary)
+        var rows = LogitRows(out, width: vocabulary)
         for (t, token) in tokens.enumerated() {
             stream.step(token)
-            rows.append(contentsOf: stream.logits)
-            if rows.count >= 64 * vocabulary || t == tokens.count - 1 {
-                try rows.withUnsafeBufferPointer { try out.write(floats: $0) }
-                rows.removeAll(keepingCapacity: true)
-            }
+            try rows.append(stream.logits, flush: t == tokens.count - 1)
         }
         try out.close()
         finished = true
@@ -155,15 +145,11 @@ struct Logits: ParsableCommand {
         let stream = model.makeStream(threads: threadOptions.threads)
         stream.startSequence(ofLength: frames)
         var frame = [Float](repeating: 0, count: width)
-        var rows = [Float](); rows.reserveCapacity(64 * outputs)
+        var rows = LogitRows(out, width: outputs)
         for t in 0..<frames {
             for k in 0..<width { frame[k] = Float(bytes[t * width + k]) }
             stream.step(vector: frame)
-            rows.append(contentsOf: stream.logits)
-            if rows.count >= 64 * outputs || t == frames - 1 {
-                try rows.withUnsafeBufferPointer { try out.write(floats: $0) }
-                rows.removeAll(keepingCapacity: true)
-            }
+            try rows.append(stream.logits, flush: t == frames - 1)
         }
         try out.close()
         finished = true
@@ -200,5 +186,26 @@ struct Logits: ParsableCommand {
             bytes += chunk[0..<n]
         }
         return bytes
+    }
+}
+
+/// Rows of logits on their way to a file, written 64 rows at a time to keep
+/// system calls few.
+private struct LogitRows {
+    let output: RawOutput
+    let width: Int
+    private var pending: [Float] = []
+
+    init(_ output: RawOutput, width: Int) {
+        (self.output, self.width) = (output, width)
+        pending.reserveCapacity(64 * width)
+    }
+
+    /// Adds one row; writes what is pending when 64 rows are or when `flush`.
+    mutating func append(_ row: UnsafeBufferPointer<Float>, flush: Bool) throws {
+        pending.append(contentsOf: row)
+        guard flush || pending.count >= 64 * width else { return }
+        try pending.withUnsafeBufferPointer { try output.write(floats: $0) }
+        pending.removeAll(keepingCapacity: true)
     }
 }

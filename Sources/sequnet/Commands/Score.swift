@@ -69,7 +69,7 @@ struct Score: ParsableCommand {
             }
             // A NaN would otherwise come out as "-nan bits/sample", status 0.
             guard allFinite(stream.logits) else { throw CLIError.nonFiniteScore(sample: i) }
-            totalNats += negativeLogLikelihood(stream.logits, cls)
+            totalNats += crossEntropy(stream.logits, target: cls)
             scored += 1
             if i + 1 < classes.count { stream.step(cls) }
         }
@@ -90,15 +90,6 @@ struct Score: ParsableCommand {
             print(String(format: "%.4f bits/sample (%@ samples, %.2f s of audio, %@, %@ weights, %.2f s)",
                          bits, grouped(scored), seconds, loaded.path, model.precision.rawValue, wall))
         }
-    }
-
-    /// -ln softmax(logits)[target], in Double so long sums stay exact enough.
-    private func negativeLogLikelihood(_ logits: UnsafeBufferPointer<Float>, _ target: Int) -> Double {
-        var maxLogit = logits[0]
-        for v in logits where v > maxLogit { maxLogit = v }
-        var sum = 0.0
-        for v in logits { sum += exp(Double(v - maxLogit)) }
-        return Double(maxLogit) + log(sum) - Double(logits[target])
     }
 }
 
