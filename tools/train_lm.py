@@ -30,7 +30,10 @@ Files, in --out (models/training/ptb/):
                         epochs (fractional), valid and test BPC (perplexity for words) of the best
                         weights in the official windowed protocol
 Running the same command again resumes; --max-minutes is a budget of cumulative wall time
-(training and its validations) across resumes.
+(training and its validations) across resumes. A run whose NAME.pt was lost (it is too big for
+git) continues from its bundled weights with --init-from: the log and the result count steps,
+epochs and minutes on from the earlier NAME.result.json, and record the restart; the budget
+then counts from the restart.
 
     nice -n 10 python3 tools/train_lm.py --family sequnet --max-minutes 45
 """
@@ -115,6 +118,10 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=1111)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join("models", "training", "ptb"))
+    ap.add_argument("--init-from", metavar="WEIGHTS.safetensors",
+                    help="start a new run (no NAME.pt yet) from these weights, e.g. a bundled model whose resume "
+                         "file was lost; its NAME.result.json, if present, supplies the steps, epochs and minutes "
+                         "already spent, which the log and the result then count on from (Adam restarts)")
     args = ap.parse_args(argv)
     paper = lm.PAPER_CONFIGS[(args.level, args.family)]
     for key in ("emsize", "nhid", "levels", "kernel_size"):
@@ -125,6 +132,24 @@ def parse_args(argv=None):
     args.emb_dropout = emb_drop if args.emb_dropout is None else args.emb_dropout
     args.name = args.name or f"{args.level}-{args.family}"
     return args
+
+
+def read_safetensors(path):
+    """name -> float32 tensor; the format is an 8-byte header length, a JSON header, raw data."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name} is {info['dtype']}; --init-from reads fp32 files only")
+        a, b = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(blob, np.float32, (b - a) // 4, 8 + n + a).copy()
+                                     .reshape(info["shape"]))
+    return out
 
 
 def build(hyper, vocab_size):
@@ -171,6 +196,22 @@ def main(argv=None):
         print(f"{args.name}: resumed {ck_path} at epoch {st['epoch']} + {st['pos']} steps (step {st['step']}), "
               f"{st['elapsed'] / 60:.1f} min used, lr {st['lr']:.3g}, best valid "
               f"{figure(level, st['best_valid']):.4f}", flush=True)
+    elif args.init_from:
+        weights = read_safetensors(args.init_from)
+        own = model.state_dict()
+        missing = sorted(set(own) - set(weights))
+        if missing:
+            raise SystemExit(f"{args.init_from}: no weights for {', '.join(missing[:4])}")
+        model.load_state_dict({k: weights[k] for k in own})
+        prior = dict(file=args.init_from, steps=0, epochs=0.0, wall_seconds=0.0)
+        if os.path.exists(result_path):
+            with open(result_path) as f:
+                r = json.load(f)
+            prior.update(steps=r["steps"], epochs=r["epochs"], wall_seconds=r["wall_minutes"] * 60)
+        st["prior"] = prior
+        print(f"{args.name}: new run from {args.init_from} (before it: {prior['steps']} steps, "
+              f"{prior['epochs']} epochs, {prior['wall_seconds'] / 60:.1f} min; Adam starts afresh)", flush=True)
+    prior = st.get("prior", dict(steps=0, epochs=0.0, wall_seconds=0.0))
     for g in opt.param_groups:
         g["lr"] = st["lr"]
     params = lm.count_params(model)
@@ -180,7 +221,13 @@ def main(argv=None):
 
     def frac_epoch():
         n = len(st["order"]) if st["order"] is not None else len(starts)
-        return st["epoch"] + (st["pos"] / n if st["order"] is not None else 0.0)
+        return prior["epochs"] + st["epoch"] + (st["pos"] / n if st["order"] is not None else 0.0)
+
+    def total_step():
+        return prior["steps"] + st["step"]
+
+    def total_wall():
+        return prior["wall_seconds"] + st["elapsed"]
 
     def checkpoint():
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "state": st, "hyper": hyper,
@@ -196,10 +243,12 @@ def main(argv=None):
         t = time.time()
         test_ce = None if args.no_test else lm.evaluate(best, eval_rows(level, "test"), batch=args.eval_batch)[0]
         result = dict(hyper, name=args.name, parameters=params, window=W, scored=S,
-                      vocab_size=V, steps=st["step"], steps_per_epoch=len(starts),
+                      vocab_size=V, steps=total_step(), steps_per_epoch=len(starts),
                       epochs=round(frac_epoch(), 4), completed_epochs=st["epoch"], max_epochs=args.epochs,
                       best_epoch=round(st["best_epoch"], 4), best_step=st["best_step"], final_lr=st["lr"],
-                      wall_minutes=round(st["elapsed"] / 60, 2),
+                      wall_minutes=round(total_wall() / 60, 2),
+                      restarted_from=({k: prior[k] for k in ("file", "steps", "epochs", "wall_seconds")}
+                                      if "file" in prior else None),
                       budget_minutes=None if math.isinf(args.max_minutes) else args.max_minutes,
                       stopped=reason, threads=args.threads, torch=torch.__version__,
                       protocol=("official windows: W inputs from 0, S, 2S, ..., last S scored; char = the split as one "
@@ -214,7 +263,7 @@ def main(argv=None):
         test_txt = "" if test_ce is None else f" test {figure(level, test_ce):.4f}"
         print(f"{args.name}: best (epoch {st['best_epoch']:.3f}, step {st['best_step']}) valid "
               f"{figure(level, st['best_valid']):.4f}{test_txt} {unit} ({reason}; {frac_epoch():.3f} epochs, "
-              f"{st['elapsed'] / 60:.1f} min) -> {result_path}", flush=True)
+              f"{total_wall() / 60:.1f} min) -> {result_path}", flush=True)
 
     if st["epoch"] >= args.epochs or st["elapsed"] >= args.max_minutes * 60 or st.get("failed"):
         print(f"{args.name}: done already ({frac_epoch():.3f} epochs, {st['elapsed'] / 60:.1f} min)", flush=True)
@@ -247,13 +296,13 @@ def main(argv=None):
         train_fig = figure(level, st["log_sum"] / st["log_n"]) if st["log_n"] else float("nan")
         improved = v < st["best_valid"]
         if improved:
-            st.update(best_valid=v, best_epoch=frac_epoch(), best_step=st["step"],
+            st.update(best_valid=v, best_epoch=frac_epoch(), best_step=total_step(),
                       best_state=copy.deepcopy(model.state_dict()))
             atomic_save(st["best_state"], best_path)
         st["evals"].append(dict(step=st["step"], epoch=frac_epoch(), kind=kind, valid_ce=v, lr=st["lr"],
                                 wall_seconds=st["elapsed"]))
-        log.writerow([st["step"], f"{frac_epoch():.4f}", kind, f"{train_fig:.5f}", f"{figure(level, v):.5f}",
-                      f"{st['lr']:.6g}", f"{st['elapsed']:.1f}", int(improved)])
+        log.writerow([total_step(), f"{frac_epoch():.4f}", kind, f"{train_fig:.5f}", f"{figure(level, v):.5f}",
+                      f"{st['lr']:.6g}", f"{total_wall():.1f}", int(improved)])
         logf.flush()
         st.update(log_sum=0.0, log_n=0)
         print(f"{args.name}: {kind} validation at step {st['step']} (epoch {frac_epoch():.3f}): train {train_fig:.4f} "

@@ -73,6 +73,10 @@ public struct BenchReport: Encodable, Sendable {
     /// Priming a batch from silence the first time (computed), and again (copied).
     public var silencePrimingMs: Double?
     public var silenceCopyMs: Double?
+    /// `--sgemm-peak`: OpenBLAS sgemm GFLOP/s on the bench's threads, and the
+    /// aggregate steps/s that many flops allow at two per multiply-add.
+    public var sgemmGFLOPs: Double?
+    public var computeBoundSamplesPerSecond: Double?
     /// "AMD EPYC ..., 2 cores".
     public var machine: String
     /// What a step is ("sample", "frame", "token"): the unit of every
@@ -103,6 +107,7 @@ public struct BenchReport: Encodable, Sendable {
         case promptSamples = "prompt_samples", prefillSamplesPerSecond = "prefill_samples_per_second"
         case timeToFirstSampleMs = "time_to_first_sample_ms"
         case silencePrimingMs = "silence_priming_ms", silenceCopyMs = "silence_copy_ms"
+        case sgemmGFLOPs = "sgemm_gflops", computeBoundSamplesPerSecond = "compute_bound_samples_per_second"
     }
 
     /// The report as one line of JSON, keys sorted.

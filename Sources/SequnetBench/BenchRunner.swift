@@ -20,6 +20,8 @@ public struct BenchOptions: Sendable {
     public var kernels = false
     /// Also time priming from a prompt of this many steps (nil: not timed).
     public var promptSamples: Int?
+    /// Also measure OpenBLAS sgemm on `threadsPerStream` threads: the fp32 compute bound.
+    public var sgemmPeak = false
 
     public init() {}
 }
@@ -65,6 +67,8 @@ public enum BenchRunner {
             : options.promptSamples.map { measurePriming(model: model, promptSamples: $0, options: options) }
         let bound = BandwidthBound(model.weightReads)
         let replay = options.replay ? measureReplay(model: model, samples: n, repeats: repeats) : nil
+        // after the streams, so that OpenBLAS's threads are not spinning while they run
+        let sgemm = options.sgemmPeak ? SGEMMPeak.measure(threads: options.threadsPerStream * options.independent) : nil
         let report = BenchReport(
             model: label, architecture: type(of: config).architecture, parameters: model.parameterCount,
             precision: model.precision.rawValue, threads: options.threadsPerStream, streams: options.streams,
@@ -90,6 +94,7 @@ public enum BenchRunner {
             promptSamples: options.promptSamples, prefillSamplesPerSecond: priming?.stepsPerSecond,
             timeToFirstSampleMs: priming.map { $0.seconds * 1000 },
             silencePrimingMs: priming.map { $0.silenceSeconds * 1000 }, silenceCopyMs: priming.map { $0.copySeconds * 1000 },
+            sgemmGFLOPs: sgemm, computeBoundSamplesPerSecond: sgemm.map { $0 * 1e9 / (2 * model.multiplyAddsPerSample) },
             machine: machineSummary(), stepUnit: model.codec.stepName)
         return BenchMeasurement(report: report, latencyHistogram: histogram)
     }

@@ -61,4 +61,69 @@ final class SamplerTests: XCTestCase {
             for _ in 0..<2_000 { XCTAssertEqual(sampler.sample(p), 7) }
         }
     }
+
+    // MARK: The draw is defined as a scan; the sampler's faster search must agree with it
+
+    /// The definition, written out: the first maximum by `>` (a NaN never taken unless first);
+    /// w = exp((logit - max) / T), dropped below min-p; the first class whose running total,
+    /// summed in class order, exceeds u x total, else the argmax.
+    private func scanDraw(_ logits: [Float], temperature: Float, minP: Float, u: Float) -> Int {
+        var best = 0
+        for i in 1..<logits.count where logits[i] > logits[best] { best = i }
+        if temperature == 0 { return best }
+        let w = logits.map { l -> Float in
+            let e = vexp(Vec8(repeating: (l - logits[best]) * (1 / temperature)))[0]  // the engine's exp, lane by lane
+            return e < minP ? 0 : e
+        }
+        var total: Float = 0
+        for x in w { total += x }
+        var running: Float = 0
+        for (j, x) in w.enumerated() {
+            running += x
+            if running > u * total { return j }
+        }
+        return best
+    }
+
+    func testArgmaxIsTheFirstLargestLogitWhateverTiesZerosInfinitiesAndNaNs() {
+        let cases: [[Float]] = [
+            [Float](repeating: 0, count: 256),                               // all tied: the first
+            (0..<256).map { $0 == 200 || $0 == 230 ? 5 : 0 },                // tie past the vector part
+            (0..<256).map { $0 == 3 ? -0.0 : ($0 == 1 ? 0.0 : -1) },          // +0 before -0
+            (0..<256).map { $0 == 0 ? .nan : Float($0) },                     // a first NaN wins, as in the scan
+            (0..<256).map { $0 % 7 == 0 ? .nan : Float($0 % 50) },           // later NaNs are skipped
+            [Float](repeating: -.infinity, count: 256),
+            (0..<49).map { $0 == 48 ? 1 : 0 },                               // a vocabulary that is not a multiple of 16
+            (0..<5).map { Float($0 % 3) },
+            [2],
+        ]
+        let sampler = CategoricalSampler(temperature: 0, seed: 1)
+        for logits in cases {
+            logits.withUnsafeBufferPointer {
+                XCTAssertEqual(sampler.sample($0), scanDraw(logits, temperature: 0, minP: 0, u: 0), "\(logits.prefix(8))")
+            }
+        }
+    }
+
+    func testEveryDrawIsTheClassTheRunningTotalScanPicks() {
+        // The same uniforms as the sampler draws (its generator, seeded alike), the same
+        // exp: the same class every time, bit for bit.
+        var generator = SeededGenerator(seed: 11)
+        for trial in 0..<300 {
+            let count = [256, 49, 10, 1][trial % 4]
+            let logits = (0..<count).map { _ in Float(generator.nextUnitFloat()) * 12 - 9 }
+            let temperature: Float = [1, 0.7, 1.4][trial % 3]
+            let minP: Float = trial % 5 == 0 ? 0.05 : 0
+            let sampler = CategoricalSampler(temperature: temperature, minP: minP, seed: UInt64(trial))
+            var uniforms = SeededGenerator(seed: UInt64(trial))  // the sampler's own stream of uniforms
+            logits.withUnsafeBufferPointer { p in
+                for _ in 0..<20 {
+                    let u = uniforms.nextUnitFloat()
+                    let drawn = sampler.sample(p)
+                    let expected = scanDraw(logits, temperature: temperature, minP: minP, u: u)
+                    XCTAssertEqual(drawn, expected, "trial \(trial)")
+                }
+            }
+        }
+    }
 }

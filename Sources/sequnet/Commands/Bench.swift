@@ -60,6 +60,10 @@ struct Bench: ParsableCommand {
     @Flag(help: "Skip the sgemv replay.")
     var noReplay = false
 
+    @Flag(name: .customLong("sgemm-peak"),
+          help: "Also measure OpenBLAS sgemm on the same threads: the fp32 compute bound on all streams' samples/s.")
+    var sgemmPeak = false
+
     @Flag(help: "Also time each matrix shape of the model with the panel kernel and with OpenBLAS sgemv.")
     var kernels = false
 
@@ -100,6 +104,7 @@ struct Bench: ParsableCommand {
         options.threadsPerStream = threadOptions.threads
         options.replay = !noReplay
         options.kernels = kernels
+        options.sgemmPeak = sgemmPeak
         let measurement = BenchRunner.run(model: model, label: label, options: options)
         let report = measurement.report
 
@@ -149,6 +154,11 @@ struct Bench: ParsableCommand {
         }
         if let silence = r.silencePrimingMs, let copy = r.silenceCopyMs {
             rows.append(("from silence", String(format: "primed in %.1f ms the first time, %.2f ms when copied", silence, copy)))
+        }
+        if let gflops = r.sgemmGFLOPs, let bound = r.computeBoundSamplesPerSecond {
+            rows.append(("compute bound", String(format: "sgemm %.1f GFLOP/s on %@ allows %@ \(steps)/s in all; the streams reach %.0f%%",
+                                                 gflops, plural(r.threads * r.independent, "thread"), grouped(Int(bound)),
+                                                 r.samplesPerSecond / bound * 100)))
         }
         if let replay = r.replaySamplesPerSecond, let ratio = r.engineOverReplay {
             rows.append(("sgemv replay", String(format: "%@ \(steps)/s (engine/replay %.2fx)", grouped(Int(replay)), ratio)))
