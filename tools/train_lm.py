@@ -199,6 +199,10 @@ def main(argv=None):
     elif args.init_from:
         weights = read_safetensors(args.init_from)
         own = model.state_dict()
+        for k in own:  # a TCN's net.0 / net.4 are its conv1 / conv2 again; files store them once
+            alias = k.replace(".net.0.", ".conv1.").replace(".net.4.", ".conv2.")
+            if k not in weights and alias in weights:
+                weights[k] = weights[alias]
         missing = sorted(set(own) - set(weights))
         if missing:
             raise SystemExit(f"{args.init_from}: no weights for {', '.join(missing[:4])}")
