@@ -81,4 +81,40 @@ final class LanguageModelCLITests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
         }
     }
+
+    /// Words: the 10,000-word vocabulary rebuilt from the PTB files, the test text's
+    /// perplexity in word_cnn's protocol (batchify(test, 16), windows 117 / 45), and
+    /// generated words separated by spaces with `<eos>` as a line break.
+    func testWordModelsScorePerplexityAndGenerateWords() throws {
+        for name in ["word_sequnet_tiny", "word_tcn_tiny"] {
+            let converted = path("\(name).safetensors")
+            let convert = try CLI.run(["convert", CLI.fixture("symbolic/\(name).state.pt"), converted, "--vocab-from-text",
+                                       ptb.appendingPathComponent("ptb.train.txt").path, ptb.appendingPathComponent("ptb.valid.txt").path,
+                                       ptb.appendingPathComponent("ptb.test.txt").path, "--token-level", "words"])
+            XCTAssertEqual(convert.status, 0, convert.stderr)
+            // (the TCN's test-set figure is checked in the engine's tests; one CLI run is enough here)
+            if name == "word_sequnet_tiny" {
+                let result = try CLI.run(["score", "-m", converted, ptb.appendingPathComponent("ptb.test.txt").path, "--json"])
+                XCTAssertEqual(result.status, 0, result.stderr)
+                let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+                XCTAssertEqual(object["metric"] as? String, "perplexity")
+                let official = try XCTUnwrap(try info(name)["test_set_ppl_official_eval"] as? Double)
+                XCTAssertEqual(try XCTUnwrap(object["value"] as? Double), official, accuracy: 1e-3 * official, name)
+            }
+
+            let text = try CLI.run(["generate", "-m", converted, "--prompt", "the company said", "--tokens", "40",
+                                    "--seed", "2", "-o", "-"])
+            XCTAssertEqual(text.status, 0, text.stderr)
+            XCTAssertTrue(text.stdoutText.hasPrefix("the company said "), text.stdoutText)
+            // every token is a word and its space, or a line break; the output ends with one more
+            let words = text.stdoutText.split(whereSeparator: { $0 == " " || $0 == "\n" })
+            let lineBreaks = text.stdoutText.filter { $0 == "\n" }.count
+            XCTAssertEqual(words.count + lineBreaks - 1, 3 + 40, text.stdoutText)
+            XCTAssertFalse(text.stdoutText.contains("<eos>"), "line breaks are written as line breaks")
+            // an unknown word is echoed as the model read it
+            let unknown = try CLI.run(["generate", "-m", converted, "--prompt", "the qwzx said", "--tokens", "3", "-o", "-"])
+            XCTAssertEqual(unknown.status, 0, unknown.stderr)
+            XCTAssertTrue(unknown.stdoutText.hasPrefix("the <unk> said "), unknown.stdoutText)
+        }
+    }
 }

@@ -76,4 +76,61 @@ final class LanguageModelGoldenParityTests: XCTestCase {
         XCTAssertEqual(config.sequenceStartPhase(forLength: 9), 0)
         XCTAssertEqual(config.prerollSteps(beforeSequenceOf: 397), 0)
     }
+
+    // MARK: Words: V = 10,000, windows 117 / 45, the test text batchify'd into 16 rows
+
+    /// The word-level engine against our PyTorch reference (tools/make_word_fixtures.py; the
+    /// paper's code left no word-level fixture, and tools/lm_models.py is checked against it by
+    /// `make lm-parity`): the last rows of one official test window, the window's cross-entropy,
+    /// and the whole test set's perplexity in the official windowed protocol.
+    func checkWords(_ name: String, expectedConfig: any ModelConfiguration) throws {
+        let fixture = try Fixture(name)
+        let model = try Model(contentsOf: Fixtures.path("symbolic/\(name).state.pt"))
+        XCTAssertEqual(model.config.description, expectedConfig.description)
+        XCTAssertEqual(model.parameterCount, fixture.info["parameters"] as? Int)
+        let evaluation = try XCTUnwrap(WindowedEvaluation.official(for: model.config, level: .words))
+        XCTAssertEqual([evaluation.length, evaluation.scored, evaluation.margin], [117, 45, 1])
+        XCTAssertEqual(fixture.tokens.count, evaluation.length)
+
+        let vocabulary = 10_000, all = rows(model, fixture)
+        let logitRows = fixture.info["logit_rows"] as? Int ?? 0
+        let tail = Array(all.suffix(logitRows)).flatMap { $0 }
+        XCTAssertEqual(tail.count, fixture.logits.count)
+        let error = zip(tail, fixture.logits).map { abs($0 - $1) }.max() ?? .infinity
+        print("\(name) max abs error \(error)")
+        XCTAssertLessThanOrEqual(error, 1e-4, name)
+
+        let scored = all.suffix(fixture.scored)
+        let targets = Array(fixture.tokens.suffix(fixture.scored - 1)) + [fixture.window["next_token"] as? Int ?? -1]
+        let nats = zip(scored, targets).reduce(0.0) { sum, pair in
+            let row = pair.0.map(Double.init), peak = row.max()!
+            return sum + peak + log(row.reduce(0) { $0 + exp($1 - peak) }) - row[pair.1]
+        }
+        XCTAssertEqual(nats / Double(targets.count), fixture.info["window_mean_ce_nats"] as? Double ?? 0, accuracy: 1e-4)
+        XCTAssertEqual(scored.first?.count, vocabulary)
+
+        // The whole test split, as word_cnn evaluates it: batchify(test, 16), every window of every row.
+        let text = try String(contentsOf: PennTreebankTests.root.appendingPathComponent("ptb.test.txt"), encoding: .utf8)
+        let vocabularyFromText = PennTreebank.vocabulary(
+            train: try String(contentsOf: PennTreebankTests.root.appendingPathComponent("ptb.train.txt"), encoding: .utf8),
+            valid: try String(contentsOf: PennTreebankTests.root.appendingPathComponent("ptb.valid.txt"), encoding: .utf8),
+            test: text, level: .words)
+        let ids = try PennTreebank.symbols(of: text, level: .words).map { try XCTUnwrap(vocabularyFromText.token(of: $0)) }
+        let rowLength = ids.count / 16
+        let rows16 = (0..<16).map { Array(ids[($0 * rowLength)..<(($0 + 1) * rowLength)]) }
+        XCTAssertEqual(rows16[fixture.window["row"] as? Int ?? 0][fixture.window["offset_in_row"] as? Int ?? 0], fixture.tokens[0])
+        let score = try XCTUnwrap(model.score(windowsOf: rows16, evaluation: evaluation, batch: 16))
+        XCTAssertEqual(score.count, fixture.info["test_set_scored_tokens"] as? Int)
+        XCTAssertEqual(score.natsPerToken, fixture.info["test_set_ce_official_eval"] as? Double ?? 0, accuracy: 1e-4)
+    }
+
+    func testWordSeqUNetMatchesTheReferenceImplementation() throws {
+        try checkWords("word_sequnet_tiny", expectedConfig: PlainSeqUNetConfig.languageModel(
+            vocabulary: 10_000, embedding: 16, features: 16, levels: 4, kernelSize: 3))
+    }
+
+    func testWordTCNMatchesTheReferenceImplementation() throws {
+        try checkWords("word_tcn_tiny", expectedConfig: TCNConfig.languageModel(
+            vocabulary: 10_000, embedding: 16, features: 16, levels: 4, kernelSize: 3))
+    }
 }

@@ -215,6 +215,12 @@ struct Generate: ParsableCommand {
         do { context = try codec.tokens(of: promptText) } catch let error as TokenTextError {
             throw CLIError.invalidInput("--prompt: \(error)")
         }
+        // A word prompt is read like a line of the corpus, which ends in <eos>; unless the
+        // prompt itself ends in a line break, the text goes on from its last word instead.
+        if level == .words, !promptText.hasSuffix("\n"), context.count > 1,
+           let lineBreak = vocabulary.token(of: PennTreebank.wordLineBreak), context.last == lineBreak {
+            context.removeLast()
+        }
         if context.isEmpty {
             guard let lineBreak = try? codec.tokens(of: "\n"), !lineBreak.isEmpty else {
                 throw CLIError.invalidInput("without --prompt the text starts at a line break (<eos>), which this vocabulary cannot spell: give --prompt")
@@ -235,7 +241,13 @@ struct Generate: ParsableCommand {
         var interrupted = false, generated = 0
         let start = now()
         do {
-            try text.write(promptText)
+            // Words are echoed as the model read them (an unknown word as <unk>), each
+            // followed by its space, so the first generated word does not run into the last.
+            if level == .words && !promptText.isEmpty {
+                for token in context { try text.write(codec.text(of: token)) }
+            } else {
+                try text.write(promptText)
+            }
             while generated < count {
                 if Interrupt.requested { interrupted = true; break }
                 let next = sampler.sample(stream.logits)
