@@ -37,6 +37,7 @@ for family in sequnet tcn; do
   if [ -e "$training/char-$family.best.state.pt" ]; then families+=("$family"); else echo "skipping char-$family: no best.state.pt" >&2; fi
 done
 pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for family in "${families[@]}"; do ship "$family" & pids+=($!); done
 for pid in "${pids[@]}"; do wait "$pid"; done
 for family in "${families[@]}"; do

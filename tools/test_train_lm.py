@@ -82,5 +82,51 @@ class TrainLM(unittest.TestCase):
         self.assertTrue(train_lm.halve_lr("char", 12, 1.15, [2.0, 1.0, 1.1, 1.05, 1.0, 0.9]))
 
 
+
+def write_safetensors(state, path):
+    """the bundled-model format: 8-byte header length, JSON header, float32 data (a TCN's
+    net.0 / net.4 duplicates left out, as sequnet convert leaves them)."""
+    header, blobs, offset = {}, [], 0
+    for name, tensor in state.items():
+        if ".net." in name:
+            continue
+        data = tensor.detach().float().contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+
+
+class InitFrom(unittest.TestCase):
+    def test_a_lost_run_goes_on_from_its_bundled_weights(self):
+        for family in ("sequnet", "tcn"):
+            with self.subTest(family=family), tempfile.TemporaryDirectory() as tmp:
+                run(tmp, "--family", family, "--name", "first", "--max-steps", "4")
+                first = torch.load(os.path.join(tmp, "first.pt"))
+                weights = os.path.join(tmp, "first.safetensors")
+                write_safetensors(first["model"], weights)
+                # the earlier run's result, as a lost session left it
+                prior = dict(steps=4, epochs=0.25, wall_minutes=1.5, valid_ce=9.0, final_lr=5e-4)
+                with open(os.path.join(tmp, "again.result.json"), "w") as f:
+                    json.dump(prior, f)
+                run(tmp, "--family", family, "--name", "again", "--init-from", weights, "--max-steps", "3")
+                again = torch.load(os.path.join(tmp, "again.pt"))
+                st = again["state"]
+                self.assertEqual(st["prior"]["steps"], 4)
+                self.assertEqual(st["step"], 3)
+                self.assertEqual(st["lr"], 5e-4, "the earlier run's learning rate")
+                self.assertEqual(st["best_valid"], 9.0, "no validation yet: the loaded weights are the best")
+                for k, v in first["model"].items():  # the best weights are the file's, the model has moved on
+                    self.assertTrue(torch.equal(st["best_state"][k], v), k)
+                self.assertFalse(all(torch.equal(again["model"][k], v) for k, v in first["model"].items()))
+                with open(os.path.join(tmp, "again.result.json")) as f:
+                    result = json.load(f)
+                self.assertEqual(result["steps"], 7)
+                self.assertEqual(result["restarted_from"]["steps"], 4)
+                self.assertGreater(result["epochs"], 0.25)
+                self.assertGreaterEqual(result["wall_minutes"], 1.5)
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -33,7 +33,8 @@ Running the same command again resumes; --max-minutes is a budget of cumulative 
 (training and its validations) across resumes. A run whose NAME.pt was lost (it is too big for
 git) continues from its bundled weights with --init-from: the log and the result count steps,
 epochs and minutes on from the earlier NAME.result.json, and record the restart; the budget
-then counts from the restart.
+then counts from the restart, and so does --epochs (the learning-rate halving rule looks only at
+epochs after the restart).
 
     nice -n 10 python3 tools/train_lm.py --family sequnet --max-minutes 45
 """
@@ -212,6 +213,10 @@ def main(argv=None):
             with open(result_path) as f:
                 r = json.load(f)
             prior.update(steps=r["steps"], epochs=r["epochs"], wall_seconds=r["wall_minutes"] * 60)
+            # the loaded weights are the best so far (a fresh Adam's first steps may be worse), at the
+            # earlier run's learning rate
+            st.update(best_valid=r["valid_ce"], best_state=copy.deepcopy(model.state_dict()),
+                      best_step=r["steps"], best_epoch=r["epochs"], lr=r.get("final_lr", st["lr"]))
         st["prior"] = prior
         print(f"{args.name}: new run from {args.init_from} (before it: {prior['steps']} steps, "
               f"{prior['epochs']} epochs, {prior['wall_seconds'] / 60:.1f} min; Adam starts afresh)", flush=True)
