@@ -36,6 +36,17 @@ final class LanguageModelGoldenParityTests: XCTestCase {
         }
     }
 
+    /// The window's mean cross-entropy (nats) over its scored rows, as the reference reports it:
+    /// row r predicts the token after window position W-S+r (the last one predicts `next_token`).
+    func meanCrossEntropy(_ scoredRows: [[Float]], _ fixture: Fixture) -> Double {
+        let targets = Array(fixture.tokens.suffix(fixture.scored - 1)) + [fixture.window["next_token"] as? Int ?? -1]
+        let nats = zip(scoredRows, targets).reduce(0.0) { sum, pair in
+            let row = pair.0.map(Double.init), peak = row.max()!
+            return sum + peak + log(row.reduce(0) { $0 + exp($1 - peak) }) - row[pair.1]
+        }
+        return nats / Double(targets.count)
+    }
+
     func check(_ name: String, expectedConfig: any ModelConfiguration) throws {
         let fixture = try Fixture(name)
         let model = try Model(contentsOf: Fixtures.path("symbolic/\(name).state.pt"))
@@ -48,14 +59,8 @@ final class LanguageModelGoldenParityTests: XCTestCase {
         print("\(name) max abs error \(error)")
         XCTAssertLessThanOrEqual(error, 1e-4, name)
         // The window's cross-entropy as the reference reports it.
-        var nats = 0.0
-        let targets = Array(fixture.tokens.suffix(fixture.scored - 1)) + [fixture.window["next_token"] as? Int ?? -1]
-        for (r, target) in targets.enumerated() {
-            let row = scored[(r * vocabulary)..<((r + 1) * vocabulary)].map(Double.init)
-            let peak = row.max()!
-            nats += peak + log(row.reduce(0) { $0 + exp($1 - peak) }) - row[target]
-        }
-        XCTAssertEqual(nats / Double(targets.count), fixture.info["window_mean_ce_nats"] as? Double ?? 0, accuracy: 1e-4)
+        let rowsOfScored = (0..<fixture.scored).map { Array(scored[($0 * vocabulary)..<(($0 + 1) * vocabulary)]) }
+        XCTAssertEqual(meanCrossEntropy(rowsOfScored, fixture), fixture.info["window_mean_ce_nats"] as? Double ?? 0, accuracy: 1e-4)
     }
 
     func testCharacterSeqUNetMatchesTheReference() throws {
@@ -100,13 +105,8 @@ final class LanguageModelGoldenParityTests: XCTestCase {
         print("\(name) max abs error \(error)")
         XCTAssertLessThanOrEqual(error, 1e-4, name)
 
-        let scored = all.suffix(fixture.scored)
-        let targets = Array(fixture.tokens.suffix(fixture.scored - 1)) + [fixture.window["next_token"] as? Int ?? -1]
-        let nats = zip(scored, targets).reduce(0.0) { sum, pair in
-            let row = pair.0.map(Double.init), peak = row.max()!
-            return sum + peak + log(row.reduce(0) { $0 + exp($1 - peak) }) - row[pair.1]
-        }
-        XCTAssertEqual(nats / Double(targets.count), fixture.info["window_mean_ce_nats"] as? Double ?? 0, accuracy: 1e-4)
+        let scored = Array(all.suffix(fixture.scored))
+        XCTAssertEqual(meanCrossEntropy(scored, fixture), fixture.info["window_mean_ce_nats"] as? Double ?? 0, accuracy: 1e-4)
         XCTAssertEqual(scored.first?.count, vocabulary)
 
         // The whole test split, as word_cnn evaluates it: batchify(test, 16), every window of every row.
