@@ -5,13 +5,19 @@ import XCTest
 /// the state stepping through the prompt leaves: the same logits after
 /// priming and after every later step, bit for bit.
 final class PrefillTests: XCTestCase {
-    func logitsAfterPriming(_ model: Model, prompts: [[Int]], stepping: Bool, threads: Int = 1, extra: Int) -> [Float] {
+    func logitsAfterPriming(_ model: Model, prompts: [[Int]], stepping: Bool, threads: Int = 1, group: Int = .max,
+                            extra: Int) -> [Float] {
         let batch = model.makeBatch(count: prompts.count, threads: threads)
-        XCTAssertTrue(batch.prime(with: prompts, stepping: stepping, shouldStop: { false }))
+        XCTAssertTrue(batch.prime(with: prompts, stepping: stepping, prefillGroup: group, shouldStop: { false }))
+        return logitsFromHere(batch, extra: extra)
+    }
+
+    /// Every stream's logits now and after each of `extra` greedy steps.
+    func logitsFromHere(_ batch: StreamBatch, extra: Int) -> [Float] {
         var out: [Float] = []
         for _ in 0...extra {
             var next: [Int] = []
-            for b in 0..<prompts.count {
+            for b in 0..<batch.count {
                 out += batch.logits(b)
                 next.append(batch.logits(b).indices.max { batch.logits(b)[$0] < batch.logits(b)[$1] }!)
             }
@@ -30,20 +36,48 @@ final class PrefillTests: XCTestCase {
         }
     }
 
-    /// Priming from silence is computed once per model and batch size, then
-    /// copied: a batch that copies it computes what stepping through the
-    /// silence computes, and a stream that has since moved on does not
-    /// change what the next one copies.
+    /// Priming from silence is computed once per model, as one stream, then
+    /// copied into every stream of any batch: a batch that copies it
+    /// computes what stepping through the silence computes, and a stream
+    /// that has since moved on does not change what the next one copies.
     func testSilencePrimingIsComputedOnceThenCopied() throws {
         for name in Fixtures.names {
             let model = try Fixtures.model(name)
-            XCTAssertNil(model.silencePrimed.state(batch: 2))
+            XCTAssertNil(model.silencePrimed.state(batch: 1))
             let first = logitsAfterPriming(model, prompts: [[], []], stepping: false, extra: 40)
-            XCTAssertNotNil(model.silencePrimed.state(batch: 2), name)
+            XCTAssertNotNil(model.silencePrimed.state(batch: 1), name)
+            XCTAssertNil(model.silencePrimed.state(batch: 2), "kept once, as one stream: \(name)")
             let copied = logitsAfterPriming(model, prompts: [[], []], stepping: false, extra: 40)
             let stepped = logitsAfterPriming(model, prompts: [[], []], stepping: true, extra: 40)
             XCTAssertEqual(first, stepped, name)
             XCTAssertEqual(copied, stepped, name)
+        }
+    }
+
+    /// One prompt for every stream is prefilled once, as a single stream,
+    /// and copied; a batch larger than fits in memory at once is prefilled a
+    /// group of streams at a time. Either way each stream ends as stepping
+    /// the whole batch through its prompt leaves it.
+    func testOnePromptForAllAndGroupsOfStreamsPrimeAsSteppingDoes() throws {
+        let size = 300
+        let shared = (0..<size).map { ($0 * 11) % 256 }
+        let prompts = [[5, 9], [Int](), shared, (0..<size / 2).map { ($0 * 3) % 256 }, shared]
+        for name in ["sequnet_c16_l4_d1_k5", "wavenet_l4_b2_r16_d16_s32"] {
+            let model = try Fixtures.model(name)
+            let same = logitsAfterPriming(model, prompts: Array(repeating: shared, count: 3), stepping: false, extra: 20)
+            XCTAssertEqual(same, logitsAfterPriming(model, prompts: Array(repeating: shared, count: 3), stepping: true, extra: 20),
+                           "\(name), one prompt for all")
+            let stepped = logitsAfterPriming(model, prompts: prompts, stepping: true, extra: 20)
+            for group in [1, 2, 3] {
+                XCTAssertEqual(logitsAfterPriming(model, prompts: prompts, stepping: false, group: group, extra: 20), stepped,
+                               "\(name), groups of \(group)")
+            }
+            // A batch primed again after stepping (its rings mid-cycle) ends the same.
+            let reused = model.makeBatch(count: prompts.count)
+            XCTAssertTrue(reused.prime(with: prompts, stepping: false, prefillGroup: 2, shouldStop: { false }))
+            for t in 0..<7 { reused.step((0..<prompts.count).map { (t * 5 + $0) % 256 }) }
+            XCTAssertTrue(reused.prime(with: prompts, stepping: false, prefillGroup: 2, shouldStop: { false }))
+            XCTAssertEqual(logitsFromHere(reused, extra: 20), stepped, "\(name), primed again")
         }
     }
 

@@ -163,6 +163,12 @@ extension NetworkState {
     /// state is then unusable until primed again), and nil if the family
     /// cannot prefill, having done nothing.
     public func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool? { nil }
+
+    /// Families without prefill prime by stepping, all streams at once.
+    public func prefillStreamLimit(steps: Int) -> Int { 0 }
+
+    /// Families without prefill keep their streams where they are.
+    public func copyStreams(from source: any NetworkState, to first: Int) -> Bool { false }
 }
 
 extension NetworkWeights {
@@ -201,6 +207,16 @@ public protocol NetworkState: AnyObject {
     func restore(_ snapshot: NetworkStateSnapshot)
     /// Primes from known inputs in one pass (see the extension's default, which cannot).
     func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool?
+    /// The most streams whose prefill over `steps` inputs fits in memory at
+    /// once (0 if the family cannot prefill): a larger batch is primed that
+    /// many streams at a time (`copyStreams`).
+    func prefillStreamLimit(steps: Int) -> Int
+    /// Makes streams `first..<first + source.batch` of this state exactly
+    /// what `source`'s streams are, and the clock (phase, ring slots) what
+    /// `source`'s is: `source` holds the same weights, and the streams not
+    /// copied must be at the same clock for the state to be usable. Returns
+    /// false, changing nothing, if the family cannot.
+    func copyStreams(from source: any NetworkState, to first: Int) -> Bool
 }
 
 /// A copy of a `NetworkState`: its arena of floats (ring buffers, vectors,

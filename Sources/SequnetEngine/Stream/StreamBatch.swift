@@ -67,8 +67,9 @@ public final class StreamBatch: @unchecked Sendable {
         prime(with: prompts, stepping: false, shouldStop: shouldStop)
     }
 
-    /// `prime`, by prefill where the family has it unless `stepping`.
-    func prime<C: Collection>(with prompts: [C], stepping: Bool, shouldStop: () -> Bool) -> Bool
+    /// `prime`, by prefill where the family has it unless `stepping`, at
+    /// most `prefillGroup` streams at a time (tests set it below the memory limit).
+    func prime<C: Collection>(with prompts: [C], stepping: Bool, prefillGroup: Int = .max, shouldStop: () -> Bool) -> Bool
     where C.Element: BinaryInteger {
         precondition(prompts.count <= 1 || prompts.count == count, "one prompt per stream, one for all, or none")
         let config = model.config
@@ -89,6 +90,16 @@ public final class StreamBatch: @unchecked Sendable {
         // The first primed input sits at n = -(inputSize-1) (mod cycles).
         let startPhase = ((-(inputSize - 1)) % cycles + cycles) % cycles
         guard steps > 0 else { network.reset(phase: startPhase); return true }
+        if !stepping && count > 1 {
+            // One prompt for all is prefilled once, as a single stream; a
+            // batch too large to prefill at once, a group at a time.
+            let limit = min(network.prefillStreamLimit(steps: steps), prefillGroup)
+            let same = kept.allSatisfy { $0 == kept[0] }
+            if limit > 0 && (same || count > limit) {
+                return primeInGroups(kept, steps: steps, startPhase: startPhase, size: same ? 1 : limit,
+                                     copiedToAll: same, shouldStop: shouldStop)
+            }
+        }
         // Silence always primes to the same state: computed once, then copied.
         let fromSilence = !stepping && kept.allSatisfy { $0.isEmpty }
         if fromSilence, let primed = model.silencePrimed.state(batch: count) {
@@ -116,6 +127,44 @@ public final class StreamBatch: @unchecked Sendable {
         }
         if done && fromSilence { model.silencePrimed.keep(network.snapshot()) }
         return done
+    }
+
+    /// Primes `size` streams at a time in a state of that many, copying each
+    /// group into place (or, `copiedToAll`, stream 0's prompt once into every
+    /// stream): what priming the whole batch at once leaves, bit for bit,
+    /// since each stream's prefill is its own.
+    private func primeInGroups(_ kept: [[Int]], steps: Int, startPhase: Int, size: Int, copiedToAll: Bool,
+                               shouldStop: () -> Bool) -> Bool {
+        var first = 0
+        var group: (any NetworkState)?
+        while first < count {
+            let n = copiedToAll ? 1 : min(size, count - first)
+            if group?.batch != n { group = model.weights.makeState(batch: n, team: team) }
+            let part = group!
+            let fromSilence = copiedToAll && kept[0].isEmpty
+            if fromSilence, let primed = model.silencePrimed.state(batch: 1) {
+                part.restore(primed)
+            } else {
+                let padding = clamped(model.codec.paddingInput ?? 0)
+                var all = [Int](repeating: padding, count: n * steps)
+                for b in 0..<n {
+                    let prompt = kept[first + b]
+                    for (i, input) in prompt.enumerated() { all[b * steps + steps - prompt.count + i] = clamped(input) }
+                }
+                let done = all.withUnsafeBufferPointer {
+                    part.prefill($0.baseAddress!, steps: steps, startPhase: startPhase, shouldStop: shouldStop)
+                }
+                guard done == true else { return false }
+                if fromSilence { model.silencePrimed.keep(part.snapshot()) }
+            }
+            for b in copiedToAll ? Array(0..<count) : [first] {
+                let copied = network.copyStreams(from: part, to: b)
+                precondition(copied, "a family with prefill copies streams")
+            }
+            if copiedToAll { return true }
+            first += n
+        }
+        return true
     }
 
     /// `input` if the network takes it, else the last input it takes.

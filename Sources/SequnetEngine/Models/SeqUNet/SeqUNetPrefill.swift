@@ -30,11 +30,15 @@ extension SeqUNetState {
     /// Primes from `inputs` (`steps` valid inputs per stream, stream after
     /// stream), the first fed at clock phase `startPhase`: what `reset(phase:
     /// startPhase)` and `steps` steps leave.
+    /// Every layer's sequence over the prompt is held at once: about a dozen
+    /// level-0 sequences of C floats per step and stream. Up to a gigabyte.
+    public func prefillStreamLimit(steps: Int) -> Int {
+        (1 << 30) / max(1, steps * config.features * 4 * 12)
+    }
+
     public func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool? {
-        // Every layer's sequence over the prompt is held at once: about a
-        // dozen level-0 sequences of C floats per step and stream. Past a
-        // gigabyte, stepping (which holds only the rings) is the better deal.
-        guard steps * config.features * 4 * 12 * batch <= 1 << 30 else { return nil }
+        // Past the limit, stepping (which holds only the rings) is the better deal.
+        guard batch <= prefillStreamLimit(steps: steps) else { return nil }
         reset(phase: startPhase)
         guard steps > 0 else { return true }
         let c = config.features, k = config.kernelSize, depth = config.depth, levels = config.levels
@@ -209,6 +213,30 @@ extension SeqUNetState {
         outputMatrix.multiply(rectified, plus: weights.outputBias.pointer, into: outputs, batch: batch, xStride: c,
                               yStride: config.classes, team: team)
         phase = (startPhase + steps) % config.cycles
+        return true
+    }
+}
+
+extension SeqUNetState {
+    public func copyStreams(from source: any NetworkState, to first: Int) -> Bool {
+        guard let source = source as? SeqUNetState, source.weights === weights,
+              first >= 0, first + source.batch <= batch else { return false }
+        let n = source.batch, c = config.features, k = config.kernelSize, levels = config.levels
+        for r in 0..<ringCount {
+            let from = source.downRings[r]
+            (downRings[r].base + first * from.streamStride).update(from: from.base, count: n * from.streamStride)
+            downRings[r].restore(writeSlot: from.writeSlot)
+        }
+        for level in 0..<(levels - 1) {
+            (shortcuts + (level * batch + first) * c).update(from: source.shortcuts + level * n * c, count: n * c)
+            (nextUp + (level * batch + first) * c).update(from: source.nextUp + level * n * c, count: n * c)
+        }
+        for (to, from) in [(nowUp, source.nowUp), (current, source.current), (rectified, source.rectified)] {
+            (to + first * c).update(from: from, count: n * c)
+        }
+        (outputs + first * config.classes).update(from: source.outputs, count: n * config.classes)
+        (classRing + first * 2 * k).update(from: source.classRing, count: n * 2 * k)
+        (phase, classSlot) = (source.phase, source.classSlot)
         return true
     }
 }

@@ -4,10 +4,15 @@
 /// convs, read only for the last step, run once. The histories and clock are
 /// then set as stepping leaves them, bit for bit.
 extension WaveNetState {
+    /// Two layers' inputs and one gated output over the prompt are held per
+    /// stream, up to a gigabyte.
+    public func prefillStreamLimit(steps: Int) -> Int {
+        (1 << 30) / max(1, steps * (2 * config.residualChannels + config.dilationChannels) * 4)
+    }
+
     public func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool? {
         let r = config.residualChannels, dc = config.dilationChannels, layers = config.layerCount
-        // Two layers' inputs and one gated output over the prompt, per stream.
-        guard steps * (2 * r + dc) * 4 * batch <= 1 << 30 else { return nil }
+        guard batch <= prefillStreamLimit(steps: steps) else { return nil }
         reset(phase: startPhase)
         guard steps > 0 else { return true }
         let chunk = 8192
@@ -61,6 +66,24 @@ extension WaveNetState {
         for b in 0..<batch { (self.x + b * r).update(from: x(current, b, steps - 1), count: r) }
         computeOutputs()
         time = steps
+        return true
+    }
+}
+
+extension WaveNetState {
+    public func copyStreams(from source: any NetworkState, to first: Int) -> Bool {
+        guard let source = source as? WaveNetState, source.weights === weights,
+              first >= 0, first + source.batch <= batch else { return false }
+        let n = source.batch, r = config.residualChannels, dc = config.dilationChannels
+        for l in 0..<config.layerCount {
+            let perStream = dilations[l] * r
+            (history[l] + first * perStream).update(from: source.history[l], count: n * perStream)
+        }
+        let widths = [(x, source.x, r), (zAll, source.zAll, config.layerCount * dc),
+                      (skip, source.skip, config.skipChannels), (hidden, source.hidden, config.skipChannels),
+                      (outputs, source.outputs, config.classes)]
+        for (to, from, width) in widths { (to + first * width).update(from: from, count: n * width) }
+        time = source.time
         return true
     }
 }
