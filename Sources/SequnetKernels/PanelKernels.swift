@@ -168,14 +168,24 @@ private struct SumsOfFour {
 
     /// Adds columns `first..<end`, stream k's column j times `x[k * stride + j - first]`,
     /// in exactly the order `Sums.add` takes for one stream.
+    /// `touch`, if given, is read one cache line (64 bytes) further every
+    /// two columns, up to `touchEnd`: the next panel, fetched from memory
+    /// while this one is multiplied from cache (the sum is kept in `sink`).
     @inline(__always)
     mutating func add<E: PanelElement>(_: E.Type, _ raw: UnsafeRawPointer, columns first: Int, _ end: Int,
-                                       _ x: UnsafePointer<Float>, _ stride: Int) {
+                                       _ x: UnsafePointer<Float>, _ stride: Int,
+                                       touch: UnsafeRawPointer? = nil, touchEnd: UnsafeRawPointer? = nil,
+                                       sink: inout UInt8) {
         let x0 = x, x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride
         var offset = first * E.columnBytes
         var j = 0
         let count = end - first
+        var line = touch
         while j + 1 < count {
+            if let at = line, at < touchEnd! {
+                sink ^= at.load(as: UInt8.self)
+                line = at + 64
+            }
             let next = offset + E.columnBytes
             let ea = E.load(raw, offset, part: 0), eb = E.load(raw, offset, part: 1)
             let oa = E.load(raw, next, part: 0), ob = E.load(raw, next, part: 1)
@@ -230,6 +240,7 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
                            x0: UnsafePointer<Float>, x0Stride: Int, split: Int,
                            x1: UnsafePointer<Float>, x1Stride: Int,
                            y: UnsafeMutablePointer<Float>, yStride: Int, batch: Int) {
+    var sink: UInt8 = 0
     @inline(__always)
     func run<E: PanelElement>(_ e: E.Type) {
         let panelBytes = columns * E.columnBytes
@@ -242,10 +253,22 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
             // once feeds four streams' sums, each stream's sums the same
             // chain of multiply-adds as alone. Needs 16 accumulators, which
             // AVX-512's 32 registers hold and AVX2's 16 do not.
+            // With two or more groups, each also reads its share of the next
+            // panel's cache lines, so that memory works while this panel's
+            // groups compute from cache (Swift has no prefetch instruction).
+            let groups = batch / 4
+            let touching = groups >= 2 && p + 1 < endPanel
+            let share = (panelBytes + groups * 64 - 1) / (groups * 64) * 64
             while b + 4 <= batch {
                 var group = SumsOfFour()
-                group.add(e, panel, columns: 0, split, x0 + b * x0Stride, x0Stride)
-                if split < columns { group.add(e, panel, columns: split, columns, x1 + b * x1Stride, x1Stride) }
+                let from = touching ? panel + panelBytes + b / 4 * share : nil
+                let to = touching ? Swift.min(from! + share, panel + 2 * panelBytes) : nil
+                group.add(e, panel, columns: 0, split, x0 + b * x0Stride, x0Stride, touch: from, touchEnd: to, sink: &sink)
+                if split < columns {
+                    let done = from.map { Swift.min($0 + (split / 2) * 64, to!) }
+                    group.add(e, panel, columns: split, columns, x1 + b * x1Stride, x1Stride, touch: done, touchEnd: to,
+                              sink: &sink)
+                }
                 group.store(into: y + b * yStride, yStride, row0: row0, rows: rows, scales: scales, bias: bias)
                 b += 4
             }
@@ -266,4 +289,12 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
     case PanelFormat.int8: run(Int8Codes.self)
     default: run(FP32.self)
     }
+    #if SEQUNET_AVX512
+    touchedSink = sink
+    #endif
 }
+
+#if SEQUNET_AVX512
+/// Where the touched lines' bytes go, so that the reads are kept.
+nonisolated(unsafe) var touchedSink: UInt8 = 0
+#endif

@@ -38,6 +38,11 @@ final class BatchTests: XCTestCase {
         // Six: a block of four streams (the AVX-512 kernel's) and two more.
         check(model, batch: 6, steps: 70, phase: 3)
         check(model, batch: 1, steps: 20, phase: 0)
+        // Nine: two blocks of four, which also read ahead into the next panel, and one more.
+        for precision in MatrixPrecision.allCases {
+            let model = try Model(contentsOf: Fixtures.path("sequnet_c24_l5_d2_k3.pt"), precision: precision)
+            check(model, batch: 9, steps: 70, phase: 1)
+        }
     }
 
     func testEveryStreamOfAWaveNetBatchIsBitIdenticalToItsOwnStream() throws {
