@@ -572,13 +572,3 @@ final class Hub: @unchecked Sendable {
         ]
     }
 }
-
-/// Whether no value is NaN or infinite (as `generate` checks every sample's logits).
-@inline(__always)
-func allFinite(_ values: UnsafeBufferPointer<Float>) -> Bool {
-    values.withMemoryRebound(to: UInt32.self) { bits in
-        var largest: UInt32 = 0
-        for b in bits { largest = max(largest, b & 0x7fff_ffff) }
-        return largest < 0x7f80_0000
-    }
-}
