@@ -6,8 +6,9 @@
 # stream) next to PyTorch's evaluation of the same weights
 # (NAME.result.json, written by tools/train_lm.py; tools/eval_lm.py gives the
 # same), text samples in samples/, and the learning curves. Writes
-# docs/ptb-table.md.
-#   scripts/ptb_models.sh            (after `make train-lm`)
+# docs/ptb-table.md, a row for every family whose score is on record.
+#   scripts/ptb_models.sh            (after `make train-lm`: both families)
+#   scripts/ptb_models.sh tcn        (ship only the TCN again; the other row is kept)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-/usr/bin/python3}
@@ -32,21 +33,27 @@ ship() {
     "$bin" generate -m "$model" --prompt "the company said" --tokens 400 --seed "$seed" -o "samples/ptb-$name-seed$seed.txt"
   done
 }
+requested=("$@")
+[ ${#requested[@]} -gt 0 ] || requested=(sequnet tcn)
 families=()
-for family in sequnet tcn; do
+for family in "${requested[@]}"; do
+  case $family in sequnet|tcn) ;; *) echo "ptb_models.sh: unknown family '$family' (sequnet or tcn)" >&2; exit 2 ;; esac
   if [ -e "$training/char-$family.best.state.pt" ]; then families+=("$family"); else echo "skipping char-$family: no best.state.pt" >&2; fi
 done
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for family in "${families[@]}"; do ship "$family" & pids+=($!); done
 for pid in "${pids[@]}"; do wait "$pid"; done
-for family in "${families[@]}"; do
+for family in sequnet tcn; do
   name=char-$family
+  [ -e "$training/$name.score.json" ] && [ -e "$training/$name.result.json" ] || continue
   "$python" - "$training/$name.score.json" "$training/$name.result.json" "$family" "${paper[$family]}" >> docs/ptb-table.md <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
 restart = r.get("restarted_from")
-budget = f"{r['wall_minutes']:.0f} min, one thread" + (" (in two runs; see models/training/ptb/README.md)" if restart else "")
+threads = "one thread" if r["threads"] == 1 else f"{r['threads']} threads"
+budget = (f"{r['wall_minutes']:.0f} min over several runs (see models/training/ptb/README.md)" if restart
+          else f"{r['wall_minutes']:.0f} min, {threads}")
 family = "Seq-U-Net" if sys.argv[3] == "sequnet" else "TCN"
 print(f"| {family} (`models/ptb-char-{sys.argv[3]}.safetensors`) | {r['parameters']:,} | {budget} | {r['epochs']:.2f} "
       f"| {s['value']:.4f} | {s['continuous_value']:.4f} | {r['test_bpc']:.4f} | {sys.argv[4]} | <= 1.50 |")
