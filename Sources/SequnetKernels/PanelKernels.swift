@@ -16,6 +16,8 @@
 // sum. Only the bytes read change; the activations are never rounded.
 
 #if SEQUNET_AVX512
+import Synchronization
+
 typealias Lanes = SIMD16<Float>
 #else
 typealias Lanes = SIMD8<Float>
@@ -290,11 +292,12 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
     default: run(FP32.self)
     }
     #if SEQUNET_AVX512
-    touchedSink = sink
+    touchedSink.store(sink, ordering: .relaxed)
     #endif
 }
 
 #if SEQUNET_AVX512
-/// Where the touched lines' bytes go, so that the reads are kept.
-nonisolated(unsafe) var touchedSink: UInt8 = 0
+/// Where the touched lines' bytes go, so that the reads are kept (atomic:
+/// the threads of a product all write it; on x86 a relaxed store is a plain one).
+private let touchedSink = Atomic<UInt8>(0)
 #endif
