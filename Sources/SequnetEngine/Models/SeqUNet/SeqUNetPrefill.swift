@@ -27,15 +27,15 @@ extension SeqUNetState {
         func at(_ b: Int, _ k: Int) -> UnsafeMutablePointer<Float> { pointer + b * streamStride + (padding + k) * dimension }
     }
 
-    /// Primes from `inputs` (`steps` valid inputs per stream, stream after
-    /// stream), the first fed at clock phase `startPhase`: what `reset(phase:
-    /// startPhase)` and `steps` steps leave.
     /// Every layer's sequence over the prompt is held at once: about a dozen
     /// level-0 sequences of C floats per step and stream. Up to a gigabyte.
     public func prefillStreamLimit(steps: Int) -> Int {
         (1 << 30) / max(1, steps * config.features * 4 * 12)
     }
 
+    /// Primes from `inputs` (`steps` valid inputs per stream, stream after
+    /// stream), the first fed at clock phase `startPhase`: what `reset(phase:
+    /// startPhase)` and `steps` steps leave.
     public func prefill(_ inputs: UnsafePointer<Int>, steps: Int, startPhase: Int, shouldStop: () -> Bool) -> Bool? {
         // Past the limit, stepping (which holds only the rings) is the better deal.
         guard batch <= prefillStreamLimit(steps: steps) else { return nil }
