@@ -106,11 +106,7 @@ public final class StreamBatch: @unchecked Sendable {
             network.restore(primed)
             return true
         }
-        // Every stream's inputs, stream after stream, each prompt padded in front.
-        var all = [Int](repeating: clamped(padding ?? 0), count: count * steps)
-        for b in 0..<count {
-            for (i, input) in kept[b].enumerated() { all[b * steps + steps - kept[b].count + i] = clamped(input) }
-        }
+        let all = paddedInputs(kept[...], steps: steps)
         let done = all.withUnsafeBufferPointer { all in
             if !stepping, let done = network.prefill(all.baseAddress!, steps: steps, startPhase: startPhase,
                                                        shouldStop: shouldStop) {
@@ -145,12 +141,7 @@ public final class StreamBatch: @unchecked Sendable {
             if fromSilence, let primed = model.silencePrimed.state(batch: 1) {
                 part.restore(primed)
             } else {
-                let padding = clamped(model.codec.paddingInput ?? 0)
-                var all = [Int](repeating: padding, count: n * steps)
-                for b in 0..<n {
-                    let prompt = kept[first + b]
-                    for (i, input) in prompt.enumerated() { all[b * steps + steps - prompt.count + i] = clamped(input) }
-                }
+                let all = paddedInputs(kept[first..<first + n], steps: steps)
                 let done = all.withUnsafeBufferPointer {
                     part.prefill($0.baseAddress!, steps: steps, startPhase: startPhase, shouldStop: shouldStop)
                 }
@@ -165,6 +156,16 @@ public final class StreamBatch: @unchecked Sendable {
             first += n
         }
         return true
+    }
+
+    /// The prompts' inputs, stream after stream, `steps` each: every prompt
+    /// padded in front with the codec's padding input and clamped to the inputs the network takes.
+    private func paddedInputs(_ prompts: ArraySlice<[Int]>, steps: Int) -> [Int] {
+        var all = [Int](repeating: clamped(model.codec.paddingInput ?? 0), count: prompts.count * steps)
+        for (b, prompt) in prompts.enumerated() {
+            for (i, input) in prompt.enumerated() { all[b * steps + steps - prompt.count + i] = clamped(input) }
+        }
+        return all
     }
 
     /// `input` if the network takes it, else the last input it takes.

@@ -91,8 +91,8 @@ public final class WaveNetState: NetworkState, @unchecked Sendable {
 
     /// Feeds one class per stream and computes each stream's logits for the next sample.
     public func step(_ inputs: UnsafePointer<Int>) {
-        let r = config.residualChannels, dc = config.dilationChannels, s = config.skipChannels
-        let layers = config.layerCount, classes = config.classes, batch = self.batch
+        let r = config.residualChannels, dc = config.dilationChannels
+        let layers = config.layerCount, batch = self.batch
 
         for b in 0..<batch {
             let xb = x + b * r
