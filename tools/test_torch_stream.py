@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """tools/torch_stream_bench.py: its PyTorch step mode reproduces the golden fixtures, agrees with
-sequnet_torch's full-sequence forward on shapes the fixtures don't cover, and its bench runs.
+sequnet_torch's full-sequence forward on shapes the fixtures don't cover, its batched step
+(--batch) agrees stream by stream with batch 1, and its bench runs.
 
 `/usr/bin/python3 -m pytest tools/test_torch_stream.py` (a few seconds) or run directly."""
 import io
@@ -59,6 +60,48 @@ class TorchStream(unittest.TestCase):
             with self.subTest(model=tsb.arch_label(model)):
                 self.assertLess(step_vs_forward(model), 1e-4)
 
+    def test_batched_golden_fixtures(self):
+        # three streams all fed the golden input, then three with their own inputs (stream 0
+        # golden, streams 1 and 2 checked against batch-1 runs on theirs)
+        d = tsb.fixture_dir()
+        for name in sorted(f[:-5] for f in os.listdir(d) if f.endswith(".json")):
+            for mixed in (False, True):
+                with self.subTest(name=name, mixed=mixed):
+                    err = tsb.check_fixture(name, d, batch=3, mixed=mixed)
+                    print(f"\n{name} batch 3{' own inputs' if mixed else ''}: max abs err {err:.3g}")
+                    self.assertLess(err, tsb.TOL)
+
+    def test_batched_other_shapes_match_batch_1(self):
+        # the shapes of test_other_shapes_match_forward, four streams with their own inputs
+        torch.manual_seed(3)
+        for model in (st.Sequnet(8, 4, 3, 7).eval(), st.Sequnet(6, 6, 1, 3).eval(),
+                      st.WaveNet(3, 2, 8, 8, 16).eval()):
+            with self.subTest(model=tsb.arch_label(model)):
+                g = torch.Generator().manual_seed(1)
+                seqs = torch.randint(0, model.num_classes, (4, model.input_size + 40), generator=g).tolist()
+                first = -(model.input_size - 1)
+                got = tsb.stream_logits(model, seqs, first)
+                want = tsb.stream_logits(model, seqs, first, separate=True)
+                self.assertEqual(got.shape, (len(seqs[0]), 4, model.num_classes))
+                self.assertLess(float(np.abs(got - want).max()), 1e-4)
+
+    def test_bench_cli_json_batch(self):
+        buf = io.StringIO()
+        try:
+            with redirect_stdout(buf):
+                rc = tsb.main(["--arch", "wavenet:layers=3,blocks=2,residual=8,dilation=8,skip=16",
+                               "--samples", "10", "--warmup", "4", "--repeats", "2", "--json",
+                               "--batch", "3", "--threads", "2"])
+        finally:
+            torch.set_num_threads(1)
+            tsb.set_blas_threads(1)
+        self.assertEqual(rc, 0)
+        r = json.loads(buf.getvalue())
+        self.assertEqual((r["batch"], r["threads"], r["samples_timed"]), (3, 2, 10))
+        self.assertIn(r["blas_threads"], (2, None))  # None: torch not linked to OpenBLAS
+        self.assertAlmostEqual(r["samples_per_second"], 3 * r["samples_per_second_per_stream"], delta=1e-6)
+        self.assertGreater(r["samples_per_second_per_stream"], 0)
+
     def test_bench_cli_json(self):
         buf = io.StringIO()
         with redirect_stdout(buf):
@@ -68,6 +111,8 @@ class TorchStream(unittest.TestCase):
         r = json.loads(buf.getvalue())
         self.assertEqual(r["samples_timed"], 16)  # rounded up to whole clock cycles (8)
         self.assertEqual(r["threads"], 1)
+        self.assertEqual(r["batch"], 1)
+        self.assertEqual(r["samples_per_second"], r["samples_per_second_per_stream"])
         self.assertGreater(r["samples_per_second"], 0)
         self.assertEqual(set(r["latency_us"]) >= {"p50", "p99"}, True)
         self.assertEqual(r["parameters"], st.count_params(st.Sequnet(8, 4, 1, 3)))
