@@ -41,10 +41,16 @@ def step_vs_forward(model, n_steps=70, seed=0):
     return float(np.abs(got - want).max())
 
 
+def other_shapes():
+    """kernel 7 (upconv with 4 "now" / 3 "next" taps), depth 3, and a 3x2 WaveNet, random weights."""
+    torch.manual_seed(3)
+    return (st.Sequnet(8, 4, 3, 7).eval(), st.Sequnet(6, 6, 1, 3).eval(), st.WaveNet(3, 2, 8, 8, 16).eval())
+
+
 class TorchStream(unittest.TestCase):
     def test_golden_fixtures(self):
         d = tsb.fixture_dir()
-        names = sorted(f[:-5] for f in os.listdir(d) if f.endswith(".json"))
+        names = tsb.fixture_names(d)
         self.assertEqual(len(names), 3)
         for name in names:
             with self.subTest(name=name):
@@ -53,10 +59,7 @@ class TorchStream(unittest.TestCase):
                 self.assertLess(err, tsb.TOL)
 
     def test_other_shapes_match_forward(self):
-        # kernel 7 (upconv with 4 "now" / 3 "next" taps), depth 3, and a 3x2 WaveNet
-        torch.manual_seed(3)
-        for model in (st.Sequnet(8, 4, 3, 7).eval(), st.Sequnet(6, 6, 1, 3).eval(),
-                      st.WaveNet(3, 2, 8, 8, 16).eval()):
+        for model in other_shapes():
             with self.subTest(model=tsb.arch_label(model)):
                 self.assertLess(step_vs_forward(model), 1e-4)
 
@@ -64,7 +67,7 @@ class TorchStream(unittest.TestCase):
         # three streams all fed the golden input, then three with their own inputs (stream 0
         # golden, streams 1 and 2 checked against batch-1 runs on theirs)
         d = tsb.fixture_dir()
-        for name in sorted(f[:-5] for f in os.listdir(d) if f.endswith(".json")):
+        for name in tsb.fixture_names(d):
             for mixed in (False, True):
                 with self.subTest(name=name, mixed=mixed):
                     err = tsb.check_fixture(name, d, batch=3, mixed=mixed)
@@ -72,10 +75,8 @@ class TorchStream(unittest.TestCase):
                     self.assertLess(err, tsb.TOL)
 
     def test_batched_other_shapes_match_batch_1(self):
-        # the shapes of test_other_shapes_match_forward, four streams with their own inputs
-        torch.manual_seed(3)
-        for model in (st.Sequnet(8, 4, 3, 7).eval(), st.Sequnet(6, 6, 1, 3).eval(),
-                      st.WaveNet(3, 2, 8, 8, 16).eval()):
+        # four streams with their own inputs
+        for model in other_shapes():
             with self.subTest(model=tsb.arch_label(model)):
                 g = torch.Generator().manual_seed(1)
                 seqs = torch.randint(0, model.num_classes, (4, model.input_size + 40), generator=g).tolist()

@@ -417,6 +417,11 @@ def fixture_dir():
     raise SystemExit("no golden fixtures found in " + " or ".join(FIXTURE_DIRS))
 
 
+def fixture_names(directory):
+    """the golden fixtures in directory, by name (NAME.json beside NAME.pt, NAME.logits.f32, ...)."""
+    return sorted(f[:-5] for f in os.listdir(directory) if f.endswith(".json"))
+
+
 def stream_logits(model, seqs, first_n, separate=False):
     """Stream B = len(seqs) equal-length class sequences from the zero state, sample k of every
     sequence at n = first_n + k, and return the logits as a [len, B, classes] array: all B in one
@@ -476,9 +481,8 @@ def run_check(batch=3):
     """every fixture at batch 1, at `batch` streams all fed the golden input, and at `batch`
     streams with their own inputs (stream 0 golden, the rest vs batch-1 runs)."""
     d = fixture_dir()
-    names = sorted(f[:-5] for f in os.listdir(d) if f.endswith(".json"))
     ok = True
-    for name in names:
+    for name in fixture_names(d):
         for b, mixed, what in ((1, False, "batch 1"), (batch, False, f"batch {batch}, same input"),
                                (batch, True, f"batch {batch}, own inputs")):
             err = check_fixture(name, d, b, mixed)
