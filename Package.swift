@@ -13,18 +13,31 @@ import PackageDescription
 // checks shapes once at load) and, on x86-64, use AVX2 and FMA for the
 // hand-written SIMD kernels (every x86-64 CPU since 2013 has them).
 // The panel kernels are built a second time for AVX-512 (LLVM's skylake-avx512
-// level, 16-wide vectors); the engine runs that build only where the CPU
-// reports AVX-512, so the rest of the program never needs it.
+// level, 16-wide vectors) and a third for AVX-512 with VNNI (cascadelake);
+// the engine runs those builds only where the CPU reports the extensions,
+// so the rest of the program never needs them.
+// The kernels call a few LLVM intrinsics (prefetch, the 16-bit multiply-adds)
+// through Swift's Builtin module.
+let builtins: [SwiftSetting] = [.unsafeFlags(["-enable-builtin-module"])]
 #if arch(x86_64)
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release))]
+// The AVX2 kernel build calls AVX2's vpmaddwd by name, so it is built for
+// haswell in debug builds too.
+let kernelsAVX2: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .debug))]
 let optimiseAVX512: [SwiftSetting] = [
     .define("SEQUNET_AVX512"),
-    .unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512"]),
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "skylake-avx512", "-enable-builtin-module"]),
 ]
-let kernelTargets: [Target.Dependency] = ["SequnetKernels", "SequnetKernelsAVX512"]
+let optimiseVNNI: [SwiftSetting] = [
+    .define("SEQUNET_AVX512"), .define("SEQUNET_VNNI"),
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "cascadelake", "-enable-builtin-module"]),
+]
+let kernelTargets: [Target.Dependency] = ["SequnetKernels", "SequnetKernelsAVX512", "SequnetKernelsVNNI"]
 #else
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-let optimiseAVX512: [SwiftSetting] = []
+let kernelsAVX2: [SwiftSetting] = []
+let optimiseAVX512: [SwiftSetting] = builtins
+let optimiseVNNI: [SwiftSetting] = builtins
 let kernelTargets: [Target.Dependency] = ["SequnetKernels"]
 #endif
 
@@ -61,9 +74,11 @@ let package = Package(
         // Plain -O here: this target parses untrusted files, so Swift keeps its
         // bounds and overflow checks as a second line of defence.
         .target(name: "SequnetCheckpoint"),
-        // One kernel source, two builds (SequnetKernelsAVX512/ links to it).
-        .target(name: "SequnetKernels", swiftSettings: optimise),
+        // One kernel source, three builds (SequnetKernelsAVX512/ and
+        // SequnetKernelsVNNI/ link to SequnetKernels/).
+        .target(name: "SequnetKernels", swiftSettings: optimise + kernelsAVX2 + builtins),
         .target(name: "SequnetKernelsAVX512", swiftSettings: optimiseAVX512),
+        .target(name: "SequnetKernelsVNNI", swiftSettings: optimiseVNNI),
         .target(name: "SequnetEngine", dependencies: ["SequnetCheckpoint"] + kernelTargets,
                 swiftSettings: optimise),
         .target(name: "SequnetBench",

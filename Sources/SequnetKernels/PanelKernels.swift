@@ -1,35 +1,43 @@
 // The matrix-vector kernels of the streaming step, for every weight
-// precision. This one source is compiled twice: as `SequnetKernels` for
-// AVX2 with FMA (8-wide vectors), and as `SequnetKernelsAVX512` for
-// AVX-512 (16-wide vectors, `SEQUNET_AVX512` defined); the engine picks one
-// at run time from what the CPU reports.
+// precision. These sources are compiled three times: as `SequnetKernels`
+// for AVX2 with FMA (8-wide vectors), as `SequnetKernelsAVX512` for AVX-512
+// (16-wide vectors, `SEQUNET_AVX512` defined) and as `SequnetKernelsVNNI`
+// for AVX-512 with VNNI (`SEQUNET_VNNI` too); the engine picks one at run
+// time from what the CPU reports.
 //
-// Both builds do the same arithmetic in the same order: a 32-row panel is
+// Every build does the same arithmetic in the same order: a 32-row panel is
 // 4 eight-wide or 2 sixteen-wide vectors, but each row's sum is the same
 // chain of fused multiply-adds (even columns into one running sum, odd
 // columns into another, the two added at the end), so a given precision
-// gives the same bytes on either path.
+// gives the same bytes on any path.
 //
-// Reduced precisions are expanded to fp32 in registers and multiplied
-// against fp32 activations: bf16 by a 16-bit shift (exact), int8 by a
-// conversion (exact), with the per-row scale applied once to the finished
-// sum. Only the bytes read change; the activations are never rounded.
+// fp32 and bf16 weights meet fp32 activations; bf16 is widened in registers
+// by a 16-bit shift (exact). int8 weights meet 16-bit activation codes in
+// integer arithmetic (IntegerPanels.swift).
+
+import Builtin
 
 #if SEQUNET_AVX512
-import Synchronization
-
 typealias Lanes = SIMD16<Float>
 #else
 typealias Lanes = SIMD8<Float>
 #endif
 
+/// Asks the cache for the 64-byte line at `address` (x86 `prefetcht0`), without
+/// waiting for it: LLVM's prefetch intrinsic, which Swift reaches only
+/// through its Builtin module (`-enable-builtin-module`).
+@inline(__always)
+func prefetch(_ address: UnsafeRawPointer) {
+    Builtin.int_prefetch_RawPointer(address._rawValue, Int32(0)._value, Int32(3)._value, Int32(1)._value)
+}
+
 /// Rows per panel, the unit a product is split into (and threads share out).
 public var panelRows: Int { @inline(__always) get { 32 } }
 /// Vectors per panel column (a computed constant, so the unused half folds away).
-private var parts: Int { @inline(__always) get { 32 / Lanes.scalarCount } }
+var parts: Int { @inline(__always) get { 32 / Lanes.scalarCount } }
 
 /// How one stored element format becomes fp32 lanes.
-private protocol PanelElement {
+protocol PanelElement {
     /// Bytes of one panel column (32 rows).
     static var columnBytes: Int { get }
     /// Lanes `part` of the panel column at `offset` bytes.
@@ -65,29 +73,9 @@ private enum BF16: PanelElement {
     }
 }
 
-private enum Int8Codes: PanelElement {
-    static var columnBytes: Int { panelRows }
-    @inline(__always)
-    static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes {
-        let at = offset + part * Lanes.scalarCount
-        #if SEQUNET_AVX512
-        return Lanes(lowHalf: widen(raw.loadUnaligned(fromByteOffset: at, as: SIMD8<Int8>.self)),
-                     highHalf: widen(raw.loadUnaligned(fromByteOffset: at + 8, as: SIMD8<Int8>.self)))
-        #else
-        return widen(raw.loadUnaligned(fromByteOffset: at, as: SIMD8<Int8>.self))
-        #endif
-    }
-
-    /// int8 codes to float32 (exact).
-    @inline(__always)
-    static func widen(_ codes: SIMD8<Int8>) -> SIMD8<Float> {
-        SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: codes))
-    }
-}
-
 /// A panel's running sums: `even` over even columns, `odd` over odd ones, so
 /// that consecutive columns do not wait on each other's multiply-add.
-private struct Sums {
+struct Sums {
     var even = (Lanes(), Lanes(), Lanes(), Lanes())
     var odd = (Lanes(), Lanes(), Lanes(), Lanes())
 
@@ -123,6 +111,17 @@ private struct Sums {
                 even.2.addProduct(xa, E.load(raw, offset, part: 2))
                 even.3.addProduct(xa, E.load(raw, offset, part: 3))
             }
+        }
+    }
+
+    /// The sums times `factor` (an int8 product's activation scale; the odd sums are unused there).
+    @inline(__always)
+    mutating func scaleSums(by factor: Float) {
+        even.0 *= factor
+        even.1 *= factor
+        if parts == 4 {
+            even.2 *= factor
+            even.3 *= factor
         }
     }
 
@@ -170,14 +169,13 @@ private struct SumsOfFour {
 
     /// Adds columns `first..<end`, stream k's column j times `x[k * stride + j - first]`,
     /// in exactly the order `Sums.add` takes for one stream.
-    /// `touch`, if given, is read one cache line (64 bytes) further every
-    /// two columns, up to `touchEnd`: the next panel, fetched from memory
-    /// while this one is multiplied from cache (the sum is kept in `sink`).
+    /// `touch`, if given, is prefetched one cache line (64 bytes) further
+    /// every two columns, up to `touchEnd`: the next panel, fetched from
+    /// memory while this one is multiplied from cache.
     @inline(__always)
     mutating func add<E: PanelElement>(_: E.Type, _ raw: UnsafeRawPointer, columns first: Int, _ end: Int,
                                        _ x: UnsafePointer<Float>, _ stride: Int,
-                                       touch: UnsafeRawPointer? = nil, touchEnd: UnsafeRawPointer? = nil,
-                                       sink: inout UInt8) {
+                                       touch: UnsafeRawPointer? = nil, touchEnd: UnsafeRawPointer? = nil) {
         let x0 = x, x1 = x + stride, x2 = x + 2 * stride, x3 = x + 3 * stride
         var offset = first * E.columnBytes
         var j = 0
@@ -185,7 +183,7 @@ private struct SumsOfFour {
         var line = touch
         while j + 1 < count {
             if let at = line, at < touchEnd! {
-                sink ^= at.load(as: UInt8.self)
+                prefetch(at)
                 line = at + 64
             }
             let next = offset + E.columnBytes
@@ -242,7 +240,6 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
                            x0: UnsafePointer<Float>, x0Stride: Int, split: Int,
                            x1: UnsafePointer<Float>, x1Stride: Int,
                            y: UnsafeMutablePointer<Float>, yStride: Int, batch: Int) {
-    var sink: UInt8 = 0
     @inline(__always)
     func run<E: PanelElement>(_ e: E.Type) {
         let panelBytes = columns * E.columnBytes
@@ -257,7 +254,7 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
             // AVX-512's 32 registers hold and AVX2's 16 do not.
             // With two or more groups, each also reads its share of the next
             // panel's cache lines, so that memory works while this panel's
-            // groups compute from cache (Swift has no prefetch instruction).
+            // groups compute from cache.
             let groups = batch / 4
             let touching = groups >= 2 && p + 1 < endPanel
             let share = (panelBytes + groups * 64 - 1) / (groups * 64) * 64
@@ -265,11 +262,10 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
                 var group = SumsOfFour()
                 let from = touching ? panel + panelBytes + b / 4 * share : nil
                 let to = touching ? Swift.min(from! + share, panel + 2 * panelBytes) : nil
-                group.add(e, panel, columns: 0, split, x0 + b * x0Stride, x0Stride, touch: from, touchEnd: to, sink: &sink)
+                group.add(e, panel, columns: 0, split, x0 + b * x0Stride, x0Stride, touch: from, touchEnd: to)
                 if split < columns {
                     let done = from.map { Swift.min($0 + (split / 2) * 64, to!) }
-                    group.add(e, panel, columns: split, columns, x1 + b * x1Stride, x1Stride, touch: done, touchEnd: to,
-                              sink: &sink)
+                    group.add(e, panel, columns: split, columns, x1 + b * x1Stride, x1Stride, touch: done, touchEnd: to)
                 }
                 group.store(into: y + b * yStride, yStride, row0: row0, rows: rows, scales: scales, bias: bias)
                 b += 4
@@ -288,16 +284,10 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
     }
     switch format {
     case PanelFormat.bf16: run(BF16.self)
-    case PanelFormat.int8: run(Int8Codes.self)
+    case PanelFormat.int8:
+        multiplyInt8Panels(elements: elements, scales: scales!, bias: bias, rows: rows, columns: columns,
+                           firstPanel: firstPanel, endPanel: endPanel, x0: x0, x0Stride: x0Stride, split: split,
+                           x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
     default: run(FP32.self)
     }
-    #if SEQUNET_AVX512
-    touchedSink.store(sink, ordering: .relaxed)
-    #endif
 }
-
-#if SEQUNET_AVX512
-/// Where the touched lines' bytes go, so that the reads are kept (atomic:
-/// the threads of a product all write it; on x86 a relaxed store is a plain one).
-private let touchedSink = Atomic<UInt8>(0)
-#endif

@@ -64,6 +64,66 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// What int8 computes: the stored codes against the input rounded to
+    /// 16-bit codes (its largest magnitude to 16,383), summed exactly.
+    func int8Expectation(_ stored: [Float], rows: Int, columns: Int, x: [Float], base: Float) -> [Double] {
+        let largest = x.map { abs(Double($0)) }.max()!
+        let codes = x.map { ($0 * Float(16383 / largest)).rounded(.toNearestOrEven) }
+        return (0..<rows).map { r in
+            Double(base) + (0..<columns).reduce(0.0) { $0 + Double(stored[r * columns + $1]) * Double(codes[$1]) } * largest / 16383
+        }
+    }
+
+    func testInt8ProductsRoundTheInputTo16BitCodesAndSumThemExactly() {
+        let rows = 70, columns = 333
+        let packed = PackedMatrix(rowMajor: randomMatrix(rows: rows, columns: columns, seed: 11),
+                                  rows: rows, columns: columns, precision: .int8)
+        let stored = packed.rowMajor()
+        let x = randomMatrix(rows: 1, columns: columns, seed: 12)
+        var y = [Float](repeating: 0.5, count: rows)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { packed.multiplyAccumulate(xp.baseAddress!, into: $0.baseAddress!) }
+        }
+        let expected = int8Expectation(stored, rows: rows, columns: columns, x: x, base: 0.5)
+        let exact = (0..<rows).map { r in 0.5 + (0..<columns).reduce(0.0) { $0 + Double(stored[r * columns + $1]) * Double(x[$1]) } }
+        let largest = Double(x.map(abs).max()!)
+        for r in 0..<rows {
+            XCTAssertEqual(Double(y[r]), expected[r], accuracy: 1e-5, "row \(r)")
+            // Rounding the input moves each term by at most half a code.
+            let bound = (0..<columns).reduce(0.0) { $0 + abs(Double(stored[r * columns + $1])) } * largest / 16383 / 2
+            XCTAssertLessThanOrEqual(abs(Double(y[r]) - exact[r]), bound + 1e-5, "row \(r)")
+        }
+    }
+
+    func testInt8SumsThatWouldOverflowInt32AreStillExact() {
+        // 3,000 columns of weight 127/127 against inputs all at the largest
+        // code: 3,000 x 127 x 16,383 is 2.9 times int32's range.
+        let rows = 32, columns = 3000
+        let packed = PackedMatrix(rowMajor: [Float](repeating: 1, count: rows * columns), rows: rows, columns: columns,
+                                  precision: .int8)
+        let x = [Float](repeating: -2, count: columns)
+        var y = [Float](repeating: 0, count: rows)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { packed.multiplyAccumulate(xp.baseAddress!, into: $0.baseAddress!) }
+        }
+        for r in 0..<rows { XCTAssertEqual(y[r], -6000, accuracy: 6000 * 1e-6, "row \(r)") }
+    }
+
+    func testInt8HandlesZeroAndNonFiniteInputsWithoutTrapping() {
+        let rows = 32, columns = 20
+        let packed = PackedMatrix(rowMajor: randomMatrix(rows: rows, columns: columns, seed: 4), rows: rows, columns: columns,
+                                  precision: .int8)
+        for (x, finite) in [([Float](repeating: 0, count: columns), true),
+                            ([Float](repeating: 1, count: columns - 1) + [.infinity], false),
+                            ([Float](repeating: 1, count: columns - 1) + [.nan], false)] {
+            var y = [Float](repeating: 0.25, count: rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { packed.multiplyAccumulate(xp.baseAddress!, into: $0.baseAddress!) }
+            }
+            if finite { XCTAssertEqual(y, [Float](repeating: 0.25, count: rows), "a zero input adds nothing") }
+        }
+    }
+
     func testSafetensorsStoreBF16AndInt8WithTheirScales() throws {
         let weight = Tensor(shape: [3, 2, 4], values: randomMatrix(rows: 6, columns: 4, seed: 4))
         let transposed = Tensor(shape: [2, 3, 4], values: randomMatrix(rows: 6, columns: 4, seed: 5))

@@ -1,14 +1,16 @@
 import Foundation
 
-/// Which build of the panel kernels runs: AVX-512 where the CPU has it,
-/// AVX2 with FMA elsewhere. Both builds give the same bytes for a given
-/// precision (see `SequnetKernels`); the choice is only about speed.
+/// Which build of the panel kernels runs: AVX-512 with VNNI, AVX-512, or
+/// AVX2 with FMA, the best the CPU has. Every build gives the same bytes for
+/// a given precision (see `SequnetKernels`); the choice is only about speed.
 public enum KernelPath: String, Sendable, CaseIterable {
     case avx2
     case avx512
+    /// AVX-512 plus VNNI's `vpdpwssd` for int8 weights.
+    case avx512vnni
 
     /// The path in use: the best the CPU supports, unless `SEQUNET_KERNELS`
-    /// (avx2 or avx512) names another one the CPU supports. Read once.
+    /// (avx2, avx512 or avx512vnni) names another one the CPU supports. Read once.
     public static let active: KernelPath = {
         let supported = CPUFeatures.current.supportedKernelPaths
         if let name = ProcessInfo.processInfo.environment["SEQUNET_KERNELS"], let asked = KernelPath(rawValue: name.lowercased()),
@@ -42,11 +44,13 @@ public struct CPUFeatures: Sendable {
 
     public var hasAVX2: Bool { Self.avx2Flags.allSatisfy(flags.contains) }
     public var hasAVX512: Bool { Self.avx512Flags.allSatisfy(flags.contains) }
+    /// The VNNI build is LLVM's cascadelake level: skylake-avx512 plus AVX512-VNNI.
+    public var hasAVX512VNNI: Bool { hasAVX512 && flags.contains("avx512_vnni") }
 
     /// Kernel builds this CPU can run, slowest first.
     public var supportedKernelPaths: [KernelPath] {
         #if arch(x86_64)
-        return hasAVX512 ? [.avx2, .avx512] : [.avx2]
+        return hasAVX512VNNI ? [.avx2, .avx512, .avx512vnni] : hasAVX512 ? [.avx2, .avx512] : [.avx2]
         #else
         return [.avx2]   // the portable SIMD build; the name is the x86 one
         #endif

@@ -1,11 +1,13 @@
 import SequnetKernels
 #if arch(x86_64)
 import SequnetKernelsAVX512
+import SequnetKernelsVNNI
 #endif
 
-/// How a `PackedMatrix` stores its elements. Every precision multiplies
-/// against fp32 activations and accumulates in fp32; only the bytes read
-/// per weight change.
+/// How a `PackedMatrix` stores its elements. fp32 and bf16 multiply against
+/// fp32 activations and accumulate in fp32; int8 multiplies against the
+/// input rounded to 16-bit codes (one scale per input vector) and sums in
+/// int32, then scales to fp32.
 public enum MatrixPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
     /// float32: exact to the reference.
     case fp32
@@ -80,7 +82,7 @@ public struct PackedMatrix: @unchecked Sendable {
         self.precision = precision
         let p = Self.panel
         let panels = (rows + p - 1) / p
-        storage = ByteBuffer(count: panels * columns * p * precision.elementBytes)
+        storage = ByteBuffer(count: panels * Self.storedColumns(columns, precision) * p * precision.elementBytes)
         var rowScales = [Float](repeating: 0, count: panels * p)
         for r in 0..<rows {
             let (panelIndex, lane) = r.quotientAndRemainder(dividingBy: p)
@@ -97,7 +99,7 @@ public struct PackedMatrix: @unchecked Sendable {
                 let out = storage.pointer.assumingMemoryBound(to: Int8.self)
                 let scale = Quantisation.int8Scale(row)
                 rowScales[r] = scale
-                for c in 0..<columns { out[base + c * p] = Quantisation.int8Code(row[c], scale: scale) }
+                for c in 0..<columns { out[Self.int8Index(row: r, column: c, columns: columns)] = Quantisation.int8Code(row[c], scale: scale) }
             }
         }
         scales = precision == .int8 ? FloatBuffer(rowScales) : nil
@@ -111,6 +113,21 @@ public struct PackedMatrix: @unchecked Sendable {
         }
     }
 
+    /// Columns a panel stores: int8 pads to whole column pairs.
+    static func storedColumns(_ columns: Int, _ precision: MatrixPrecision) -> Int {
+        precision == .int8 ? (columns + 1) / 2 * 2 : columns
+    }
+
+    /// Where int8 code (row, column) lives: panels of 32 rows, each stored
+    /// two columns at a time (64 bytes: row after row, both columns of a
+    /// row side by side), the layout the 16-bit multiply-add instructions
+    /// read (`SequnetKernels.int8PairBytes`).
+    static func int8Index(row: Int, column: Int, columns: Int) -> Int {
+        let (panelIndex, lane) = row.quotientAndRemainder(dividingBy: panel)
+        let pairs = (columns + 1) / 2
+        return (panelIndex * pairs + column / 2) * SequnetKernels.int8PairBytes + 2 * lane + column % 2
+    }
+
     /// The matrix back in row-major order, as the product sees it (int8
     /// codes times their row's scale).
     public func rowMajor() -> [Float] {
@@ -119,7 +136,10 @@ public struct PackedMatrix: @unchecked Sendable {
         for r in 0..<rows {
             let (panelIndex, lane) = r.quotientAndRemainder(dividingBy: p)
             let base = panelIndex * columns * p + lane
-            for c in 0..<columns { out[r * columns + c] = element(base + c * p, row: r) }
+            for c in 0..<columns {
+                out[r * columns + c] = element(precision == .int8 ? Self.int8Index(row: r, column: c, columns: columns)
+                                                                  : base + c * p, row: r)
+            }
         }
         return out
     }
@@ -239,6 +259,13 @@ struct PanelJob {
     private func multiply(panels: Range<Int>) {
         let m = matrix
         #if arch(x86_64)
+        if KernelPath.active == .avx512vnni {
+            SequnetKernelsVNNI.multiplyPanels(
+                format: m.format, elements: m.elements, scales: m.scales, bias: bias, rows: m.rows, columns: m.columns,
+                firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
+                x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
+            return
+        }
         if KernelPath.active == .avx512 {
             SequnetKernelsAVX512.multiplyPanels(
                 format: m.format, elements: m.elements, scales: m.scales, bias: bias, rows: m.rows, columns: m.columns,

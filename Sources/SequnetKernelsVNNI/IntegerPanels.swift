@@ -1,0 +1,1 @@
+../SequnetKernels/IntegerPanels.swift
