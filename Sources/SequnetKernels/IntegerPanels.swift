@@ -108,15 +108,21 @@ private func quantiseActivations(_ x0: UnsafePointer<Float>, split: Int, _ x1: U
     typealias V = SIMD16<Float>
     @inline(__always)
     func largestMagnitude(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
-        var top = V(), i = 0
+        // On magnitudes' bit patterns (sign cleared) integer order is float
+        // order, and an integer maximum is one instruction (`vpmaxud`),
+        // where a float one is not (Swift's keeps IEEE NaN rules, lane by
+        // lane). A NaN's pattern is above infinity's: it wins and the
+        // product comes out NaN, as fp32's would.
+        typealias Bits = SIMD16<UInt32>
+        var top = Bits(), i = 0
         while i + 16 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
-            top = pointwiseMax(top, unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & 0x7FFF_FFFF, to: V.self))
+            let bits = unsafeBitCast(UnsafeRawPointer(x + i).loadUnaligned(as: V.self), to: Bits.self) & 0x7FFF_FFFF
+            top = top.replacing(with: bits, where: bits .> top)
             i += 16
         }
         var m = top.max()
-        while i < count { m = Swift.max(m, abs(x[i])); i += 1 }
-        return m
+        while i < count { m = Swift.max(m, x[i].bitPattern & 0x7FFF_FFFF); i += 1 }
+        return Float(bitPattern: m)
     }
     @inline(__always)
     func round(_ x: UnsafePointer<Float>, _ count: Int, _ inverse: Float, _ out: UnsafeMutablePointer<Int16>) {
