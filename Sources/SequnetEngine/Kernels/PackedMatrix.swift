@@ -258,25 +258,26 @@ struct PanelJob {
     @inline(__always)
     private func multiply(panels: Range<Int>) {
         let m = matrix
-        #if arch(x86_64)
-        if KernelPath.active == .avx512vnni {
-            SequnetKernelsVNNI.multiplyPanels(
-                format: m.format, elements: m.elements, scales: m.scales, bias: bias, rows: m.rows, columns: m.columns,
-                firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
-                x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
-            return
-        }
-        if KernelPath.active == .avx512 {
-            SequnetKernelsAVX512.multiplyPanels(
-                format: m.format, elements: m.elements, scales: m.scales, bias: bias, rows: m.rows, columns: m.columns,
-                firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
-                x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
-            return
-        }
-        #endif
-        SequnetKernels.multiplyPanels(
-            format: m.format, elements: m.elements, scales: m.scales, bias: bias, rows: m.rows, columns: m.columns,
-            firstPanel: panels.lowerBound, endPanel: panels.upperBound, x0: x0, x0Stride: x0Stride, split: split,
-            x1: x1, x1Stride: x1Stride, y: y, yStride: yStride, batch: batch)
+        KernelPath.activeMultiplyPanels(
+            m.format, m.elements, m.scales, bias, m.rows, m.columns, panels.lowerBound, panels.upperBound,
+            x0, x0Stride, split, x1, x1Stride, y, yStride, batch)
     }
+}
+
+extension KernelPath {
+    /// `multiplyPanels` of the kernel build `active` names, looked up once:
+    /// every build exports the same function.
+    static let activeMultiplyPanels: (Int, UnsafeRawPointer, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Int, Int,
+                                      UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int,
+                                      UnsafeMutablePointer<Float>, Int, Int) -> Void = {
+        #if arch(x86_64)
+        switch active {
+        case .avx512vnni: return SequnetKernelsVNNI.multiplyPanels
+        case .avx512: return SequnetKernelsAVX512.multiplyPanels
+        case .avx2: return SequnetKernels.multiplyPanels
+        }
+        #else
+        return SequnetKernels.multiplyPanels
+        #endif
+    }()
 }
