@@ -24,14 +24,22 @@ public struct BandwidthBound: Sendable {
     /// Steps per second if every group streamed at its measured bandwidth.
     public let samplesPerSecond: Double
 
-    /// Measures the bandwidth for each group's footprint (about a second each).
-    public init(_ reads: [WeightReads]) {
+    /// Threads that read the footprint together, each its own share.
+    public let threads: Int
+
+    /// Measures the bandwidth for each group's footprint (about a second
+    /// each), read by `threads` threads at once, each its own 1/threads of
+    /// it, as a `RowTeam` splits a stream's rows: two cores share the L3 and
+    /// the memory bus, so two threads rarely read twice as fast as one, and
+    /// the bound for two threads is this measurement, not twice one thread's.
+    public init(_ reads: [WeightReads], threads: Int = 1) {
+        self.threads = max(threads, 1)
         var groups: [Group] = []
         var secondsPerSample = 0.0
         for group in reads {
             let footprint = reads.reduce(0.0) { $0 + $1.bytes * min(1, Double(group.periodSamples) / Double($1.periodSamples)) }
             let bytes = max(Int(footprint), 64 << 10)
-            let bandwidth = Self.measureReadBandwidth(bytes: bytes)
+            let bandwidth = Self.measureReadBandwidth(bytes: bytes, threads: self.threads)
             groups.append(Group(reads: group, footprintBytes: bytes, bytesPerSecond: bandwidth))
             secondsPerSample += group.bytesPerSample / bandwidth
         }
@@ -39,35 +47,61 @@ public struct BandwidthBound: Sendable {
         samplesPerSecond = 1 / max(secondsPerSample, 1e-15)
     }
 
-    /// Bytes per second for repeatedly summing a buffer of `bytes`, 8 lanes
-    /// at a time with 4 independent sums (a read-only stream like a matvec's).
-    static func measureReadBandwidth(bytes: Int) -> Double {
-        let count = max(bytes / 4 / 32 * 32, 32)
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { buffer.deallocate() }
-        for i in 0..<count { buffer[i] = Float(i & 7) }
-        let raw = UnsafeRawPointer(buffer)
+    /// Bytes per second for `threads` threads repeatedly summing their own
+    /// share of a buffer of `bytes` together, 8 lanes at a time with 4
+    /// independent sums (a read-only stream like a matvec's): the best of 5
+    /// rounds, each timed from the common start to the last thread's end.
+    static func measureReadBandwidth(bytes: Int, threads: Int = 1) -> Double {
+        let count = max(bytes / 4 / threads / 32 * 32, 32)   // floats per thread
+        let passes = max(3, 200_000_000 / (count * 4 * threads))
+        let buffers = (0..<threads).map { _ in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            for i in 0..<count { buffer[i] = Float(i & 7) }
+            return buffer
+        }
+        defer { for buffer in buffers { buffer.deallocate() } }
         var best = 0.0
-        var sink = SIMD8<Float>()
-        let passes = max(3, 200_000_000 / (count * 4))
         for _ in 0..<5 {
             let start = MonotonicClock.seconds()
-            for _ in 0..<passes {
-                var a = SIMD8<Float>(), b = SIMD8<Float>(), c = SIMD8<Float>(), d = SIMD8<Float>()
-                var offset = 0
-                while offset < count * 4 {
-                    a += raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                    b += raw.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self)
-                    c += raw.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<Float>.self)
-                    d += raw.loadUnaligned(fromByteOffset: offset + 96, as: SIMD8<Float>.self)
-                    offset += 128
+            if threads == 1 {
+                sumRepeatedly(buffers[0], count: count, passes: passes)
+            } else {
+                let group = DispatchGroup()
+                for t in 1..<threads {
+                    let buffer = UnsafeSendablePointer(buffers[t])
+                    group.enter()
+                    Thread {
+                        sumRepeatedly(buffer.pointer, count: count, passes: passes)
+                        group.leave()
+                    }.start()
                 }
-                sink += a + b + c + d
+                sumRepeatedly(buffers[0], count: count, passes: passes)
+                group.wait()
             }
-            best = max(best, Double(count * 4 * passes) / (MonotonicClock.seconds() - start))
+            best = max(best, Double(count * 4 * passes * threads) / (MonotonicClock.seconds() - start))
+        }
+        return best
+    }
+
+    private struct UnsafeSendablePointer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float>; init(_ p: UnsafeMutablePointer<Float>) { pointer = p } }
+
+    /// Sums `count` floats `passes` times.
+    private static func sumRepeatedly(_ buffer: UnsafeMutablePointer<Float>, count: Int, passes: Int) {
+        let raw = UnsafeRawPointer(buffer)
+        var sink = SIMD8<Float>()
+        for _ in 0..<passes {
+            var a = SIMD8<Float>(), b = SIMD8<Float>(), c = SIMD8<Float>(), d = SIMD8<Float>()
+            var offset = 0
+            while offset < count * 4 {
+                a += raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                b += raw.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self)
+                c += raw.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<Float>.self)
+                d += raw.loadUnaligned(fromByteOffset: offset + 96, as: SIMD8<Float>.self)
+                offset += 128
+            }
+            sink += a + b + c + d
         }
         if sink.sum() == .infinity { print("") }   // keeps the loads from being optimised away
-        return best
     }
 }
 

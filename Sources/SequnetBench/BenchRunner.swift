@@ -65,7 +65,7 @@ public enum BenchRunner {
         // Multi-hot models are fed whole sequences, not primed from a window.
         let priming = model.config.input.isVector ? nil
             : options.promptSamples.map { measurePriming(model: model, promptSamples: $0, options: options) }
-        let bound = BandwidthBound(model.weightReads)
+        let bound = BandwidthBound(model.weightReads, threads: options.threadsPerStream)
         let replay = options.replay ? measureReplay(model: model, samples: n, repeats: repeats) : nil
         // after the streams, so that OpenBLAS's threads are not spinning while they run
         let sgemm = options.sgemmPeak ? SGEMMPeak.measure(threads: options.threadsPerStream * options.independent) : nil

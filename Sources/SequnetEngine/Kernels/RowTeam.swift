@@ -1,4 +1,5 @@
 import Synchronization
+import SequnetKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -114,7 +115,8 @@ public final class RowTeam: @unchecked Sendable {
             var spins = 0
             while generation == seen {
                 spins += 1
-                if spins == 1 << 16 {
+                spinPause()
+                if spins == 1 << 12 {   // about 0.1 ms of pauses (25-40 ns each)
                     park(seen: seen)
                     spins = 0
                 }

@@ -9,7 +9,7 @@ import SequnetEngine
 /// measuring is `SequnetBench`'s; this file reads options and prints.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure generation speed and per-sample latency (one stream per thread, batch 1).",
+        abstract: "Measure generation speed and per-sample latency: one stream, or a batch of streams.",
         discussion: """
             Times every step of a stream fed its own samples (argmax), after a warm-up, \
             and in the same run replays the model's layer schedule as bare OpenBLAS sgemv \
@@ -19,7 +19,8 @@ struct Bench: ParsableCommand {
               \(ArchitectureSpec.paperWaveNet)
             The bound is a cache model: the weights read every p samples are charged \
             at the read bandwidth this machine gives for everything touched between two \
-            of their reads, and the engine's speed is shown as a share of that bound.
+            of their reads (measured with --threads threads reading at once, each its own \
+            share), and the engine's speed is shown as a share of that bound.
             """)
 
     @Option(name: [.customShort("m"), .long], help: ArgumentHelp("Checkpoint to measure (default: the bundled model).", valueName: "PATH"))
