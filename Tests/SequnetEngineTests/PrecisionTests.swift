@@ -193,7 +193,10 @@ final class PrecisionTests: XCTestCase {
     }
 
     func testTheOutputIsTheSameBytesForAnyNumberOfThreads() throws {
-        // Large enough that every product is shared out (RowTeam.minimumSharedWork).
+        // Every product shared out, however small: the split is what is under test.
+        let saved = RowTeam.minimumSharedWork
+        RowTeam.minimumSharedWork = .zero
+        defer { RowTeam.minimumSharedWork = saved }
         let config = try ArchitectureSpec.parse("sequnet:features=40,levels=4,depth=2,kernel=5")
         for precision in MatrixPrecision.allCases {
             let model = try Model(randomWeightsFor: config, seed: 7, precision: precision)

@@ -19,9 +19,14 @@ public final class RowTeam: @unchecked Sendable {
     /// Threads computing each product, the caller's included.
     public let threads: Int
 
-    /// Products smaller than this (multiply-adds) run on the caller's thread
-    /// alone: waking a worker would cost more than it saves.
-    static let minimumSharedWork = 32_768
+    /// Products smaller than this (multiply-adds, all streams of a batch
+    /// together) run on the caller's thread alone: waking a worker would cost
+    /// more than it saves. Indexed by `PanelFormat` (fp32, bf16, int8): an
+    /// int8 multiply-add costs about half an fp32 one, so int8 shares from
+    /// twice the size. Set by measurement on the bundled model and the paper
+    /// WaveNet, whose products are small (see the README's "Two threads on
+    /// one stream"). Tests set it to zeros to share out every product.
+    nonisolated(unsafe) static var minimumSharedWork = SIMD3<Int>(32_768, 32_768, 65_536)
 
     private let job = UnsafeMutablePointer<PanelJob>.allocate(capacity: 1)
     /// Bumped for each posted job (and once more to stop).
@@ -86,7 +91,7 @@ public final class RowTeam: @unchecked Sendable {
     @inline(__always)
     func run(_ product: PanelJob) {
         let panels = product.matrix.panelCount
-        if threads == 1 || product.matrix.rows * product.matrix.columns * product.batch < Self.minimumSharedWork {
+        if threads == 1 || product.matrix.rows * product.matrix.columns * product.batch < Self.minimumSharedWork[product.matrix.format] {
             product.run(panels: 0..<panels)
             return
         }
