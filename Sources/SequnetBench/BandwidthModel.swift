@@ -24,22 +24,19 @@ public struct BandwidthBound: Sendable {
     /// Steps per second if every group streamed at its measured bandwidth.
     public let samplesPerSecond: Double
 
-    /// Threads that read the footprint together, each its own share.
-    public let threads: Int
-
     /// Measures the bandwidth for each group's footprint (about a second
     /// each), read by `threads` threads at once, each its own 1/threads of
     /// it, as a `RowTeam` splits a stream's rows: two cores share the L3 and
     /// the memory bus, so two threads rarely read twice as fast as one, and
     /// the bound for two threads is this measurement, not twice one thread's.
     public init(_ reads: [WeightReads], threads: Int = 1) {
-        self.threads = max(threads, 1)
+        let threads = max(threads, 1)
         var groups: [Group] = []
         var secondsPerSample = 0.0
         for group in reads {
             let footprint = reads.reduce(0.0) { $0 + $1.bytes * min(1, Double(group.periodSamples) / Double($1.periodSamples)) }
             let bytes = max(Int(footprint), 64 << 10)
-            let bandwidth = Self.measureReadBandwidth(bytes: bytes, threads: self.threads)
+            let bandwidth = Self.measureReadBandwidth(bytes: bytes, threads: threads)
             groups.append(Group(reads: group, footprintBytes: bytes, bytesPerSecond: bandwidth))
             secondsPerSample += group.bytesPerSample / bandwidth
         }
@@ -83,7 +80,11 @@ public struct BandwidthBound: Sendable {
         return best
     }
 
-    private struct UnsafeSendablePointer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float>; init(_ p: UnsafeMutablePointer<Float>) { pointer = p } }
+    /// A thread's own buffer, handed to it: no other thread touches it.
+    private struct UnsafeSendablePointer: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Float>
+        init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+    }
 
     /// Sums `count` floats `passes` times.
     private static func sumRepeatedly(_ buffer: UnsafeMutablePointer<Float>, count: Int, passes: Int) {
