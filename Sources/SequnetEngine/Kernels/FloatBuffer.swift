@@ -7,12 +7,19 @@ public final class FloatBuffer: @unchecked Sendable {
     public let count: Int
 
     /// Zero-filled storage for `count` floats.
-    public init(count: Int) {
+    public convenience init(count: Int) {
+        self.init(uninitializedCount: count)
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Storage for `count` floats whose contents are unspecified: for scratch
+    /// that is written before it is read, where zero-filling tens of
+    /// megabytes would cost more than the work.
+    public init(uninitializedCount count: Int) {
         self.count = count
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
                                                    alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
     /// A copy of `values`.

@@ -6,25 +6,59 @@
 /// rows in the same order as a step computes it, so the result is the same
 /// bytes as stepping.
 extension SeqUNetState {
-    /// A layer's input or output over its level's ticks, every stream: stream
-    /// b's vectors at `base + b * streamStride`, each `dimension` floats, the
-    /// first `padding` of them zeros (the rings' state before the first step).
+    /// A layer's input or output over its level's ticks, every stream: the
+    /// vectors at positions `origin - padding ..< end` are stored, stream b's
+    /// at `base + b * streamStride`, each `dimension` floats. The `padding`
+    /// vectors before `origin` are zeros (before position 0, the rings' state
+    /// before the first step); the rest is whatever the prefill writes.
     final class Sequence {
         let buffer: FloatBuffer
-        var pointer: UnsafeMutablePointer<Float> { buffer.pointer }
-        let count: Int
+        let origin: Int
+        let end: Int
         let dimension: Int
         let padding: Int
         let streams: Int
-        var streamStride: Int { (padding + count) * dimension }
-
-        init(count: Int, dimension: Int, padding: Int, streams: Int) {
-            (self.count, self.dimension, self.padding, self.streams) = (count, dimension, padding, streams)
-            buffer = FloatBuffer(count: streams * (padding + count) * dimension)
+        var streamStride: Int { (padding + end - origin) * dimension }
+        static func floats(origin: Int, end: Int, dimension: Int, padding: Int, streams: Int) -> Int {
+            streams * (padding + end - origin) * dimension
         }
 
-        /// Stream b's vector k (k may be negative, down to -padding).
-        func at(_ b: Int, _ k: Int) -> UnsafeMutablePointer<Float> { pointer + b * streamStride + (padding + k) * dimension }
+        /// Over `buffer` (at least `floats(...)` long, any contents).
+        init(origin: Int = 0, end: Int, dimension: Int, padding: Int, streams: Int, buffer: FloatBuffer) {
+            (self.origin, self.end, self.dimension, self.padding, self.streams) = (origin, end, dimension, padding, streams)
+            self.buffer = buffer
+            assert(buffer.count >= Self.floats(origin: origin, end: end, dimension: dimension, padding: padding, streams: streams))
+            for b in 0..<streams { (buffer.pointer + b * streamStride).update(repeating: 0, count: padding * dimension) }
+        }
+
+        /// Stream b's vector k (`origin - padding <= k < end`).
+        func at(_ b: Int, _ k: Int) -> UnsafeMutablePointer<Float> {
+            assert(k >= origin - padding && k <= end, "prefill read outside its sequence")
+            return buffer.pointer + b * streamStride + (padding + k - origin) * dimension
+        }
+    }
+
+    /// Buffers a prefill has finished with, handed out again so that the
+    /// big level-0 sequences are allocated (and faulted in) once, not per layer.
+    final class SequencePool {
+        private var spare: [FloatBuffer] = []
+
+        /// A sequence in the smallest spare buffer that holds it, else a new one.
+        func sequence(origin: Int = 0, end: Int, dimension: Int, padding: Int, streams: Int) -> Sequence {
+            let floats = Sequence.floats(origin: origin, end: end, dimension: dimension, padding: padding, streams: streams)
+            let fits = spare.indices.filter { spare[$0].count >= floats }
+            let buffer: FloatBuffer
+            if let best = fits.min(by: { spare[$0].count < spare[$1].count }) {
+                buffer = spare.remove(at: best)
+            } else {
+                buffer = FloatBuffer(uninitializedCount: floats)
+            }
+            return Sequence(origin: origin, end: end, dimension: dimension, padding: padding, streams: streams,
+                            buffer: buffer)
+        }
+
+        /// Takes back a sequence nothing reads any more.
+        func recycle(_ sequence: Sequence) { spare.append(sequence.buffer) }
     }
 
     /// Every layer's sequence over the prompt is held at once: about a dozen
@@ -49,11 +83,18 @@ extension SeqUNetState {
         let lastLevel = levels - 1
 
         var stopped = false
+        // Pre-activations of one chunk of positions, written by each product before it is read.
+        var preactivations = FloatBuffer(uninitializedCount: 0)
+        func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+            if preactivations.count < count { preactivations = FloatBuffer(uninitializedCount: count) }
+            return preactivations.pointer
+        }
         /// Positions per product: bounds the pre-activation scratch and the time between stop checks.
         let chunk = 8192
         // Input conv: bias plus the K picked columns, oldest tap first, with
         // class 0 before the first input (the reset class ring).
-        var x = Sequence(count: steps, dimension: c, padding: pad, streams: batch)
+        let pool = SequencePool()
+        var x = pool.sequence(end: steps, dimension: c, padding: pad, streams: batch)
         let table = weights.inputTable
         do {
             for b in 0..<batch {
@@ -77,10 +118,10 @@ extension SeqUNetState {
         // sequence is read at the output's positions).
         func conv(_ kernel: GatedKernel, over input: Sequence, first start: Int, stride: Int, count: Int,
                   taps: Int, identity: Sequence? = nil, skip: Int = 0) -> Sequence {
-            let out = Sequence(count: skip + count, dimension: c, padding: pad, streams: batch)
+            let out = pool.sequence(origin: skip, end: skip + count, dimension: c, padding: pad, streams: batch)
             guard count > 0, !stopped else { return out }
             if shouldStop() { stopped = true; return out }
-            let pre = FloatBuffer(count: min(count, chunk) * kernel.width)
+            let pre = scratch(min(count, chunk) * kernel.width)
             for b in 0..<batch {
                 // In chunks of positions, so that a stop request is heard within one.
                 for at in Swift.stride(from: 0, to: count, by: chunk) {
@@ -91,7 +132,7 @@ extension SeqUNetState {
                         identity: UnsafePointer(identity.map { $0.at(b, skip + at) } ?? input.at(b, start + at * stride)),
                         identityStride: identity == nil ? stride * c : c,
                         first: out.at(b, skip + at), second: nil, outputStride: c)
-                    kernel.matrix.multiply(input.at(b, start + at * stride - taps + 1), plus: kernel.bias, into: pre.pointer,
+                    kernel.matrix.multiply(input.at(b, start + at * stride - taps + 1), plus: kernel.bias, into: pre,
                                            batch: n, xStride: stride * input.dimension, yStride: kernel.width,
                                            epilogue: epilogue, team: team)
                 }
@@ -112,7 +153,9 @@ extension SeqUNetState {
             let n = ticks[level]
             for j in 0..<depth {
                 fill(&downRings[level * depth + j], from: x, last: n - 1)
-                x = conv(downKernels[level * depth + j], over: x, first: 0, stride: 1, count: n, taps: k)
+                let y = conv(downKernels[level * depth + j], over: x, first: 0, stride: 1, count: n, taps: k)
+                pool.recycle(x)
+                x = y
             }
             shortcutsByLevel.append(x)
             fill(&downsampleRings[level], from: x, last: n - 1)
@@ -123,7 +166,9 @@ extension SeqUNetState {
         }
         for j in 0..<depth {
             fill(&bottleneckRings[j], from: x, last: ticks[lastLevel] - 1)
-            x = conv(bottleneckKernels[j], over: x, first: 0, stride: 1, count: ticks[lastLevel], taps: k)
+            let y = conv(bottleneckKernels[j], over: x, first: 0, stride: 1, count: ticks[lastLevel], taps: k)
+            pool.recycle(x)
+            x = y
         }
 
         // Up path: x holds the up-path output of level i+1 over its ticks.
@@ -141,10 +186,10 @@ extension SeqUNetState {
             let aboveStart = max(0, above - ((tail[i] + 1) / 2 + 2))
             let upsampling = upsampleKernels[i]
             // "now" and "next" at every tick of level i+1, identity its output.
-            let now = Sequence(count: above, dimension: c, padding: 0, streams: batch)
-            let next = Sequence(count: above, dimension: c, padding: 0, streams: batch)
+            let now = pool.sequence(origin: aboveStart, end: above, dimension: c, padding: 0, streams: batch)
+            let next = pool.sequence(origin: aboveStart, end: above, dimension: c, padding: 0, streams: batch)
             if above > 0 {
-                let pre = FloatBuffer(count: min(above, chunk) * upsampling.width)
+                let pre = scratch(min(above, chunk) * upsampling.width)
                 for b in 0..<batch {
                     for at in Swift.stride(from: aboveStart, to: above, by: chunk) {
                         if shouldStop() { return false }
@@ -153,7 +198,7 @@ extension SeqUNetState {
                             channels: upsampling.channels, groups: upsampling.groups,
                             identity: UnsafePointer(x.at(b, at)), identityStride: c,
                             first: now.at(b, at), second: next.at(b, at), outputStride: c)
-                        upsampling.matrix.multiply(x.at(b, at + 1 - m), plus: upsampling.bias, into: pre.pointer, batch: n,
+                        upsampling.matrix.multiply(x.at(b, at + 1 - m), plus: upsampling.bias, into: pre, batch: n,
                                                    xStride: c, yStride: upsampling.width, epilogue: epilogue, team: team)
                     }
                 }
@@ -163,7 +208,7 @@ extension SeqUNetState {
             }
             // Each tick of level i takes "now" if level i+1 ticked with it,
             // else the "next" of its last tick (zero before the first).
-            let z = Sequence(count: n, dimension: 2 * c, padding: pad, streams: batch)
+            let z = pool.sequence(origin: start, end: n, dimension: 2 * c, padding: pad, streams: batch)
             let h = shortcutsByLevel[i]
             let offset = (first[i + 1] - first[i]) >> i
             // Per tick: index into `now` (>= 0), into `next` (-2 - index), or zero (-1).
