@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A fixed-size, 64-byte aligned float array that owns its memory.
 ///
 /// Weights and stream state are built from these so that the hot path works
@@ -17,10 +21,26 @@ public final class FloatBuffer: @unchecked Sendable {
     /// megabytes would cost more than the work.
     public init(uninitializedCount count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride,
-                                                   alignment: 64)
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let raw: UnsafeMutableRawPointer
+        #if os(Linux)
+        if bytes >= 8 * FloatBuffer.hugePage {
+            // Tens of megabytes touched once each: in 2 MiB pages the kernel
+            // takes one fault per page instead of 512 (where transparent huge
+            // pages are enabled; a hint otherwise ignored).
+            let rounded = (bytes + FloatBuffer.hugePage - 1) / FloatBuffer.hugePage * FloatBuffer.hugePage
+            raw = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: FloatBuffer.hugePage)
+            _ = madvise(raw, rounded, MADV_HUGEPAGE)
+        } else {
+            raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        }
+        #else
+        raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        #endif
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
+
+    private static let hugePage = 2 << 20
 
     /// A copy of `values`.
     public convenience init(_ values: [Float]) {
