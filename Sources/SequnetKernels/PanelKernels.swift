@@ -42,6 +42,11 @@ protocol PanelElement {
     static var columnBytes: Int { get }
     /// Lanes `part` of the panel column at `offset` bytes.
     static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes
+    #if SEQUNET_AVX512
+    /// Rows 0..<8 and 16..<24 of the panel column at `offset` bytes, in one
+    /// vector: a narrow panel's live rows (see `multiplyPanels`).
+    static func loadNarrow(_ raw: UnsafeRawPointer, _ offset: Int) -> Lanes
+    #endif
 }
 
 private enum FP32: PanelElement {
@@ -50,6 +55,13 @@ private enum FP32: PanelElement {
     static func load(_ raw: UnsafeRawPointer, _ offset: Int, part: Int) -> Lanes {
         raw.loadUnaligned(fromByteOffset: offset + part * Lanes.scalarCount * 4, as: Lanes.self)
     }
+    #if SEQUNET_AVX512
+    @inline(__always)
+    static func loadNarrow(_ raw: UnsafeRawPointer, _ offset: Int) -> Lanes {
+        Lanes(lowHalf: raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self),
+              highHalf: raw.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<Float>.self))
+    }
+    #endif
 }
 
 private enum BF16: PanelElement {
@@ -65,6 +77,14 @@ private enum BF16: PanelElement {
         return widen(raw.loadUnaligned(fromByteOffset: at, as: SIMD8<UInt16>.self))
         #endif
     }
+
+    #if SEQUNET_AVX512
+    @inline(__always)
+    static func loadNarrow(_ raw: UnsafeRawPointer, _ offset: Int) -> Lanes {
+        Lanes(lowHalf: widen(raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<UInt16>.self)),
+              highHalf: widen(raw.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<UInt16>.self)))
+    }
+    #endif
 
     /// bf16 bits to the float32 they are the top half of.
     @inline(__always)
@@ -222,6 +242,65 @@ private struct SumsOfFour {
         s3.store(into: y + 3 * yStride, row0: row0, rows: rows, scales: scales, bias: bias)
     }
 }
+/// Eight streams' running sums over a narrow panel: rows 0..<8 and 16..<24
+/// in one vector per parity. Eight streams, so that sixteen independent
+/// chains hide the multiply-add's latency, as `SumsOfFour`'s do.
+private struct NarrowSumsOfEight {
+    var even = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
+    var odd = (Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes(), Lanes())
+
+    /// Columns `0..<count`, stream k's column j times `x[k * stride + j]`,
+    /// each row the chain `Sums.add` makes.
+    @inline(__always)
+    mutating func add<E: PanelElement>(_: E.Type, _ raw: UnsafeRawPointer, columns count: Int,
+                                       _ x: UnsafePointer<Float>, _ stride: Int) {
+        var offset = 0
+        var j = 0
+        while j + 1 < count {
+            let e = E.loadNarrow(raw, offset), o = E.loadNarrow(raw, offset + E.columnBytes)
+            var at = x + j
+            @inline(__always)
+            func step(_ even: inout Lanes, _ odd: inout Lanes) {
+                even.addProduct(Lanes(repeating: at[0]), e)
+                odd.addProduct(Lanes(repeating: at[1]), o)
+                at += stride
+            }
+            step(&even.0, &odd.0); step(&even.1, &odd.1); step(&even.2, &odd.2); step(&even.3, &odd.3)
+            step(&even.4, &odd.4); step(&even.5, &odd.5); step(&even.6, &odd.6); step(&even.7, &odd.7)
+            offset += 2 * E.columnBytes
+            j += 2
+        }
+        if j < count {
+            let e = E.loadNarrow(raw, offset)
+            var at = x + j
+            @inline(__always)
+            func step(_ even: inout Lanes) {
+                even.addProduct(Lanes(repeating: at[0]), e)
+                at += stride
+            }
+            step(&even.0); step(&even.1); step(&even.2); step(&even.3)
+            step(&even.4); step(&even.5); step(&even.6); step(&even.7)
+        }
+    }
+
+    /// Rows 0..<8 and 16..<24 of each stream's `y`, each `base + (even +
+    /// odd)` as `Sums.store` computes it (`base`: `bias`, else `y`).
+    @inline(__always)
+    func store(into y: UnsafeMutablePointer<Float>, _ yStride: Int, row0: Int, bias: UnsafePointer<Float>?) {
+        var k = 0
+        @inline(__always)
+        func store(_ even: Lanes, _ odd: Lanes) {
+            let s = even + odd
+            let out = UnsafeMutableRawPointer(y + k * yStride + row0)
+            let base = bias.map { UnsafeRawPointer($0 + row0) } ?? UnsafeRawPointer(out)
+            out.storeBytes(of: base.loadUnaligned(as: SIMD8<Float>.self) + s.lowHalf, as: SIMD8<Float>.self)
+            (out + 64).storeBytes(of: (base + 64).loadUnaligned(as: SIMD8<Float>.self) + s.highHalf, as: SIMD8<Float>.self)
+            k += 1
+        }
+        store(even.0, odd.0); store(even.1, odd.1); store(even.2, odd.2); store(even.3, odd.3)
+        store(even.4, odd.4); store(even.5, odd.5); store(even.6, odd.6); store(even.7, odd.7)
+    }
+}
 #endif
 
 /// The weight formats, by the code `multiplyPanels` takes.
@@ -234,12 +313,16 @@ public enum PanelFormat {
 /// `elements` (panel after panel, each column after column, `panelRows`
 /// entries per column, in `format`; `scales` holds int8's per-row scales).
 /// Stream b's operands start `b * stride` floats after the first's.
-/// A plain function of plain arguments: both builds export the same one.
+/// If `narrowEvery` > 0, every panel p with `(p + 1) % narrowEvery == 0` is
+/// narrow: only its rows 0..<8 and 16..<24 are needed (a gated layer's last
+/// group of 8 or fewer channels), and the AVX-512 builds may leave its other
+/// rows of `y` unwritten.
+/// A plain function of plain arguments: every build exports the same one.
 public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
                            rows: Int, columns: Int, firstPanel: Int, endPanel: Int,
                            x0: UnsafePointer<Float>, x0Stride: Int, split: Int,
                            x1: UnsafePointer<Float>, x1Stride: Int,
-                           y: UnsafeMutablePointer<Float>, yStride: Int, batch: Int) {
+                           y: UnsafeMutablePointer<Float>, yStride: Int, batch: Int, narrowEvery: Int) {
     @inline(__always)
     func run<E: PanelElement>(_ e: E.Type) {
         let panelBytes = columns * E.columnBytes
@@ -257,7 +340,18 @@ public func multiplyPanels(format: Int, elements: UnsafeRawPointer, scales: Unsa
             // groups compute from cache.
             let groups = batch / 4
             let touching = groups >= 2 && p + 1 < endPanel
-            let share = (panelBytes + groups * 64 - 1) / (groups * 64) * 64
+            let share = touching ? (panelBytes + groups * 64 - 1) / (groups * 64) * 64 : 0
+            // A narrow panel's 16 dead rows are skipped: half the work (one
+            // vector per parity), for panels that are one whole column of
+            // the product (no split) and need no scales.
+            if narrowEvery > 0 && (p + 1) % narrowEvery == 0 && split == columns && scales == nil {
+                while b + 8 <= batch {
+                    var group = NarrowSumsOfEight()
+                    group.add(e, panel, columns: columns, x0 + b * x0Stride, x0Stride)
+                    group.store(into: y + b * yStride, yStride, row0: row0, bias: bias)
+                    b += 8
+                }
+            }
             while b + 4 <= batch {
                 var group = SumsOfFour()
                 let from = touching ? panel + panelBytes + b / 4 * share : nil

@@ -39,9 +39,13 @@ final class BatchTests: XCTestCase {
         check(model, batch: 6, steps: 70, phase: 3)
         check(model, batch: 1, steps: 20, phase: 0)
         // Nine: two blocks of four, which also read ahead into the next panel, and one more.
+        // Thirteen: with 24 channels every second panel is narrow (8 live
+        // channels), which AVX-512 computes eight streams at a time; then a
+        // block of four full rows, and one more.
         for precision in MatrixPrecision.allCases {
             let model = try Model(contentsOf: Fixtures.path("sequnet_c24_l5_d2_k3.pt"), precision: precision)
             check(model, batch: 9, steps: 70, phase: 1)
+            check(model, batch: 13, steps: 40, phase: 2)
         }
     }
 

@@ -165,6 +165,14 @@ struct GatedEpilogue {
     let second: UnsafeMutablePointer<Float>?
     let outputStride: Int
 
+    /// Every `groups`-th panel is narrow when the last group has 8 or fewer
+    /// channels: the activation reads only their filter and gate rows (0..<8
+    /// and 16..<24), so the product need not compute the rest (0: none).
+    var narrowPanelEvery: Int {
+        let last = channels - (groups - 1) * GatedLayerWeights.group
+        return last <= GatedLayerWeights.group / 2 ? groups : 0
+    }
+
     @inline(__always)
     func apply(preActivations pre: UnsafePointer<Float>, preStride: Int, batch: Int, panels: Range<Int>) {
         let group = GatedLayerWeights.group

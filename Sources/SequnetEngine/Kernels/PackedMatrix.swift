@@ -260,7 +260,7 @@ struct PanelJob {
         let m = matrix
         KernelPath.activeMultiplyPanels(
             m.format, m.elements, m.scales, bias, m.rows, m.columns, panels.lowerBound, panels.upperBound,
-            x0, x0Stride, split, x1, x1Stride, y, yStride, batch)
+            x0, x0Stride, split, x1, x1Stride, y, yStride, batch, epilogue?.narrowPanelEvery ?? 0)
     }
 }
 
@@ -269,7 +269,7 @@ extension KernelPath {
     /// every build exports the same function.
     static let activeMultiplyPanels: (Int, UnsafeRawPointer, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Int, Int,
                                       UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int,
-                                      UnsafeMutablePointer<Float>, Int, Int) -> Void = {
+                                      UnsafeMutablePointer<Float>, Int, Int, Int) -> Void = {
         #if arch(x86_64)
         switch active {
         case .avx512vnni: return SequnetKernelsVNNI.multiplyPanels
