@@ -18,9 +18,9 @@
 import Builtin
 
 #if SEQUNET_AVX512
-typealias Lanes = SIMD16<Float>
+public typealias Lanes = SIMD16<Float>
 #else
-typealias Lanes = SIMD8<Float>
+public typealias Lanes = SIMD8<Float>
 #endif
 
 /// Asks the cache for the 64-byte line at `address` (x86 `prefetcht0`), without

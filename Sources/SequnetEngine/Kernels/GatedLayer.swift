@@ -173,46 +173,12 @@ struct GatedEpilogue {
         return last <= GatedLayerWeights.group / 2 ? groups : 0
     }
 
+    /// Runs the activation on `panels` of the pre-activations (with the
+    /// kernel build `KernelPath.active` names).
     @inline(__always)
     func apply(preActivations pre: UnsafePointer<Float>, preStride: Int, batch: Int, panels: Range<Int>) {
-        let group = GatedLayerWeights.group
-        for p in panels {
-            let (unit, g) = p.quotientAndRemainder(dividingBy: groups)
-            let channel = g * group, count = min(group, channels - channel)
-            let out = (unit == 0 ? first : second!) + channel
-            for b in 0..<batch {
-                let panel = pre + b * preStride + p * 2 * group
-                gated(filter: panel, gate: panel + group, count: count,
-                      identity: identity.map { $0 + b * identityStride + channel }, output: out + b * outputStride)
-            }
-        }
-    }
-}
-
-/// `output[o] = identity[o] + tanh(filter[o]) * sigmoid(gate[o])` for
-/// `count` outputs (identity nil: no residual), eight at a time.
-@inline(__always)
-func gated(filter: UnsafePointer<Float>, gate: UnsafePointer<Float>, count: Int,
-           identity: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
-    let f = UnsafeRawPointer(filter), g = UnsafeRawPointer(gate), out = UnsafeMutableRawPointer(output)
-    var o = 0
-    while o + 8 <= count {
-        let bytes = o * 4
-        let id = identity.map { UnsafeRawPointer($0).loadUnaligned(fromByteOffset: bytes, as: Vec8.self) } ?? Vec8()
-        let v = vgated(f.loadUnaligned(fromByteOffset: bytes, as: Vec8.self), g.loadUnaligned(fromByteOffset: bytes, as: Vec8.self), id)
-        out.storeBytes(of: v, toByteOffset: bytes, as: Vec8.self)
-        o += 8
-    }
-    if o < count {
-        // The ragged end goes through the same vector code on a padded copy,
-        // so every element is computed the same way.
-        var fv = Vec8(), gv = Vec8(), iv = Vec8()
-        for lane in 0..<(count - o) {
-            fv[lane] = filter[o + lane]; gv[lane] = gate[o + lane]
-            if let identity { iv[lane] = identity[o + lane] }
-        }
-        let v = vgated(fv, gv, iv)
-        for lane in 0..<(count - o) { output[o + lane] = v[lane] }
+        KernelPath.activeApplyGatedPanels(pre, preStride, batch, panels.lowerBound, panels.upperBound, groups, channels,
+                                          identity, identityStride, first, second, outputStride)
     }
 }
 

@@ -280,4 +280,18 @@ extension KernelPath {
         return SequnetKernels.multiplyPanels
         #endif
     }()
+
+    /// `applyGatedPanels` of the kernel build `active` names.
+    static let activeApplyGatedPanels: (UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, UnsafePointer<Float>?, Int,
+                                        UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?, Int) -> Void = {
+        #if arch(x86_64)
+        switch active {
+        case .avx512vnni: return SequnetKernelsVNNI.applyGatedPanels
+        case .avx512: return SequnetKernelsAVX512.applyGatedPanels
+        case .avx2: return SequnetKernels.applyGatedPanels
+        }
+        #else
+        return SequnetKernels.applyGatedPanels
+        #endif
+    }()
 }

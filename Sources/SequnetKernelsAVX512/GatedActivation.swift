@@ -1,0 +1,1 @@
+../SequnetKernels/GatedActivation.swift
