@@ -3,8 +3,22 @@ import XCTest
 
 /// Priming by prefill (each layer over all its ticks or steps at once) leaves exactly
 /// the state stepping through the prompt leaves: the same logits after
-/// priming and after every later step, bit for bit.
+/// priming and after every later step, bit for bit. The one exception is an
+/// fp32 Seq-U-Net, whose prefill folds the input conv into level 0's first
+/// down conv (the same sums in another order): within 1e-5.
 final class PrefillTests: XCTestCase {
+    /// Prefilled logits against stepped ones: bit for bit, or within 1e-5
+    /// where `model` folds its first conv.
+    func assertPrimedAlike(_ prefilled: [Float], _ stepped: [Float], _ model: Model, _ message: String,
+                           file: StaticString = #filePath, line: UInt = #line) {
+        guard (model.weights as? SeqUNetWeights)?.foldedInput != nil else {
+            return XCTAssertEqual(prefilled, stepped, message, file: file, line: line)
+        }
+        XCTAssertEqual(prefilled.count, stepped.count, message, file: file, line: line)
+        let worst = zip(prefilled, stepped).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(worst, 1e-5, "\(message): max difference \(worst)", file: file, line: line)
+    }
+
     func logitsAfterPriming(_ model: Model, prompts: [[Int]], stepping: Bool, threads: Int = 1, group: Int = .max,
                             extra: Int) -> [Float] {
         let batch = model.makeBatch(count: prompts.count, threads: threads)
@@ -12,16 +26,14 @@ final class PrefillTests: XCTestCase {
         return logitsFromHere(batch, extra: extra)
     }
 
-    /// Every stream's logits now and after each of `extra` greedy steps.
+    /// Every stream's logits now and after each of `extra` steps of a fixed
+    /// input pattern (fixed, so that logits within rounding of each other
+    /// are compared on the same inputs).
     func logitsFromHere(_ batch: StreamBatch, extra: Int) -> [Float] {
         var out: [Float] = []
-        for _ in 0...extra {
-            var next: [Int] = []
-            for b in 0..<batch.count {
-                out += batch.logits(b)
-                next.append(batch.logits(b).indices.max { batch.logits(b)[$0] < batch.logits(b)[$1] }!)
-            }
-            batch.step(next)
+        for t in 0...extra {
+            for b in 0..<batch.count { out += batch.logits(b) }
+            batch.step((0..<batch.count).map { b in (t * 37 + b * 11 + 64) % 256 })
         }
         return out
     }
@@ -32,7 +44,7 @@ final class PrefillTests: XCTestCase {
             let prompts = lengths.enumerated().map { b, n in (0..<n).map { ($0 * (7 + b) + 3 * b) % 256 } }
             let prefilled = logitsAfterPriming(model, prompts: prompts, stepping: false, threads: threads, extra: 40)
             let stepped = logitsAfterPriming(model, prompts: prompts, stepping: true, threads: threads, extra: 40)
-            XCTAssertEqual(prefilled, stepped, "\(label), prompts of \(lengths)")
+            assertPrimedAlike(prefilled, stepped, model, "\(label), prompts of \(lengths)")
         }
     }
 
@@ -49,8 +61,8 @@ final class PrefillTests: XCTestCase {
             XCTAssertNil(model.silencePrimed.state(batch: 2), "kept once, as one stream: \(name)")
             let copied = logitsAfterPriming(model, prompts: [[], []], stepping: false, extra: 40)
             let stepped = logitsAfterPriming(model, prompts: [[], []], stepping: true, extra: 40)
-            XCTAssertEqual(first, stepped, name)
-            XCTAssertEqual(copied, stepped, name)
+            assertPrimedAlike(first, stepped, model, name)
+            XCTAssertEqual(copied, first, name)
         }
     }
 
@@ -65,19 +77,19 @@ final class PrefillTests: XCTestCase {
         for name in ["sequnet_c16_l4_d1_k5", "wavenet_l4_b2_r16_d16_s32"] {
             let model = try Fixtures.model(name)
             let same = logitsAfterPriming(model, prompts: Array(repeating: shared, count: 3), stepping: false, extra: 20)
-            XCTAssertEqual(same, logitsAfterPriming(model, prompts: Array(repeating: shared, count: 3), stepping: true, extra: 20),
-                           "\(name), one prompt for all")
+            assertPrimedAlike(same, logitsAfterPriming(model, prompts: Array(repeating: shared, count: 3), stepping: true, extra: 20),
+                              model, "\(name), one prompt for all")
             let stepped = logitsAfterPriming(model, prompts: prompts, stepping: true, extra: 20)
             for group in [1, 2, 3] {
-                XCTAssertEqual(logitsAfterPriming(model, prompts: prompts, stepping: false, group: group, extra: 20), stepped,
-                               "\(name), groups of \(group)")
+                assertPrimedAlike(logitsAfterPriming(model, prompts: prompts, stepping: false, group: group, extra: 20), stepped,
+                                  model, "\(name), groups of \(group)")
             }
             // A batch primed again after stepping (its rings mid-cycle) ends the same.
             let reused = model.makeBatch(count: prompts.count)
             XCTAssertTrue(reused.prime(with: prompts, stepping: false, prefillGroup: 2, shouldStop: { false }))
             for t in 0..<7 { reused.step((0..<prompts.count).map { (t * 5 + $0) % 256 }) }
             XCTAssertTrue(reused.prime(with: prompts, stepping: false, prefillGroup: 2, shouldStop: { false }))
-            XCTAssertEqual(logitsFromHere(reused, extra: 20), stepped, "\(name), primed again")
+            assertPrimedAlike(logitsFromHere(reused, extra: 20), stepped, model, "\(name), primed again")
         }
     }
 

@@ -116,11 +116,11 @@ extension SeqUNetState {
 
         // A gated residual conv over `input`, evaluated at input positions
         // first, first + stride, ... (`count` of them); output at positions
-        // skip..<skip+count of a new sequence of skip+count (an `identity`
-        // sequence is read at the output's positions).
+        // skip..<skip+count of `destination`, else of a new sequence (an
+        // `identity` sequence is read at the output's positions).
         func conv(_ kernel: GatedKernel, over input: Sequence, first start: Int, stride: Int, count: Int,
-                  taps: Int, identity: Sequence? = nil, skip: Int = 0) -> Sequence {
-            let out = pool.sequence(origin: skip, end: skip + count, dimension: c, padding: pad, streams: batch)
+                  taps: Int, identity: Sequence? = nil, skip: Int = 0, into destination: Sequence? = nil) -> Sequence {
+            let out = destination ?? pool.sequence(origin: skip, end: skip + count, dimension: c, padding: pad, streams: batch)
             guard count > 0, !stopped else { return out }
             if shouldStop() { stopped = true; return out }
             let pre = scratch(min(count, chunk) * kernel.width)
@@ -142,6 +142,33 @@ extension SeqUNetState {
             return out
         }
 
+        // Level 0's first down conv over the input conv's output `input` (all
+        // `count` positions) from the folded tables: the first K-1 positions,
+        // whose windows still hold the reset's zero vectors, as `conv` does.
+        func firstConv(_ folded: FoldedInputConv, over input: Sequence, count: Int) -> Sequence {
+            let kernel = downKernels[0], width = folded.rows
+            let out = pool.sequence(end: count, dimension: c, padding: pad, streams: batch)
+            let head = min(pad, count)
+            _ = conv(kernel, over: input, first: 0, stride: 1, count: head, taps: k, into: out)
+            let pre = scratch(chunk * width)
+            for b in 0..<batch {
+                let classes = inputs + b * steps
+                for at in Swift.stride(from: head, to: count, by: chunk) {
+                    if stopped || shouldStop() { stopped = true; return out }
+                    let n = min(chunk, count - at)
+                    for i in 0..<n {
+                        // The window's classes from t - 2(K-1); class 0 before the first input.
+                        let oldest = at + i - 2 * pad
+                        folded.preActivation(classes: { oldest + $0 >= 0 ? classes[oldest + $0] : 0 }, into: pre + i * width)
+                    }
+                    GatedEpilogue(channels: kernel.channels, groups: kernel.groups, identity: UnsafePointer(input.at(b, at)),
+                                  identityStride: c, first: out.at(b, at), second: nil, outputStride: c)
+                        .apply(preActivations: pre, preStride: width, batch: n, panels: 0..<kernel.matrix.panelCount)
+                }
+            }
+            return out
+        }
+
         // Fills a ring with the last `taps` vectors of `sequence` (positions up to `last`).
         func fill(_ ring: inout WindowRing, from sequence: Sequence, last: Int) {
             ring.rewind()
@@ -155,7 +182,9 @@ extension SeqUNetState {
             let n = ticks[level]
             for j in 0..<depth {
                 fill(&downRings[level * depth + j], from: x, last: n - 1)
-                let y = conv(downKernels[level * depth + j], over: x, first: 0, stride: 1, count: n, taps: k)
+                let y = level == 0 && j == 0 && weights.foldedInput != nil
+                    ? firstConv(weights.foldedInput!, over: x, count: n)
+                    : conv(downKernels[level * depth + j], over: x, first: 0, stride: 1, count: n, taps: k)
                 pool.recycle(x)
                 x = y
             }

@@ -21,6 +21,9 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
     let upsampling: [GatedLayerWeights]
     /// `[L-1][D]`: residual convs of up block i over concat(c, up), `[2C, K*2C]`.
     let upConvs: [[GatedLayerWeights]]
+    /// The input conv and level 0's first down conv as one, for prefill
+    /// (fp32 weights with at least two levels; nil otherwise).
+    let foldedInput: FoldedInputConv?
     /// `[classes, C]`
     let outputMatrix: PackedMatrix
     /// `[classes]`
@@ -46,6 +49,11 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
         self.upsampling = upsampling
         self.upConvs = upConvs
         bottleneck = try (0..<config.depth).map { try reader.gated(config.bottleneck($0)) }
+        if let first = downConvs.first?.first, first.matrix.precision == .fp32 {
+            foldedInput = FoldedInputConv(input: inputTable, inputBias: inputBias, conv: first)
+        } else {
+            foldedInput = nil
+        }
         let output = try reader.conv(config.outputConv)
         outputMatrix = PackedMatrix(rowMajor: output.weight.values, rows: config.classes, columns: config.features,
                                     precision: reader.precision.forOutputLayer)
