@@ -7,7 +7,7 @@
 /// `base + sum_d U_d[class(t - 2(K-1) + d)]` over the 2K-1 input classes the
 /// window reaches, with `U_d = sum_{tap + j = d} W_tap T_j` and `base = bias +
 /// sum_tap W_tap bias_in`: 2K-1 table rows added instead of a `[2C, K*C]`
-/// product, the costliest product of a prefill (a sixth of its work for the
+/// product, the costliest product of a prefill (a fifth of its work for the
 /// paper's model). The sums are in a different order from the product's, so
 /// the pre-activations differ from stepping's by float rounding; built for
 /// fp32 weights only (bf16's and int8's products round the input their own way).

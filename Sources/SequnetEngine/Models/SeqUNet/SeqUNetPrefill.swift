@@ -4,7 +4,9 @@
 /// buffers, shortcuts, "next" vectors and clock are then set to what
 /// stepping would have left. Every output is computed by the same kernel
 /// rows in the same order as a step computes it, so the result is the same
-/// bytes as stepping.
+/// bytes as stepping, except where fp32 weights let level 0's first down
+/// conv be folded into the input conv (`FoldedInputConv`): the same sums in
+/// another order, equal to stepping's up to rounding.
 extension SeqUNetState {
     /// A layer's input or output over its level's ticks, every stream: the
     /// vectors at positions `origin - padding ..< end` are stored, stream b's
