@@ -85,8 +85,9 @@ public func applyGatedPanels(pre: UnsafePointer<Float>, preStride: Int, batch: I
                 o += width
             }
             if o < count {
-                // The ragged end: the panel's rows are all there to load (its
-                // dead lanes zeroed), the identity and output only `count`.
+                // The ragged end: the panel's rows are all there to load (a
+                // narrow panel's unused rows hold leftovers, so the dead lanes
+                // are masked to zero); the identity and output only `count`.
                 let live = laneIndex .< LaneBits(repeating: Int32(count - o))
                 var f = Lanes(), gv = Lanes(), iv = Lanes()
                 f.replace(with: filter.loadUnaligned(fromByteOffset: o * 4, as: Lanes.self), where: live)

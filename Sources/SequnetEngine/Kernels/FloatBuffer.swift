@@ -23,7 +23,7 @@ public final class FloatBuffer: @unchecked Sendable {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         let raw: UnsafeMutableRawPointer
-        #if os(Linux)
+        #if canImport(Glibc)
         if bytes >= 8 * FloatBuffer.hugePage {
             // Tens of megabytes touched once each: in 2 MiB pages the kernel
             // takes one fault per page instead of 512 (where transparent huge

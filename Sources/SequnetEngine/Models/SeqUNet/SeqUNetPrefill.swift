@@ -33,7 +33,8 @@ extension SeqUNetState {
             for b in 0..<streams { (buffer.pointer + b * streamStride).update(repeating: 0, count: padding * dimension) }
         }
 
-        /// Stream b's vector k (`origin - padding <= k < end`).
+        /// Stream b's vector k (`origin - padding <= k < end`; `end` itself
+        /// only as the address one past the last).
         func at(_ b: Int, _ k: Int) -> UnsafeMutablePointer<Float> {
             assert(k >= origin - padding && k <= end, "prefill read outside its sequence")
             return buffer.pointer + b * streamStride + (padding + k - origin) * dimension
