@@ -1,4 +1,5 @@
-/// Level 0's first down conv folded into the input conv, for prefill.
+/// Level 0's first down conv folded into the input conv, for prefill and
+/// stepping alike.
 ///
 /// Both are linear before the gate: the input conv's output at position s is
 /// `bias_in + sum_j T_j[class(s - (K-1) + j)]` and the down conv's
@@ -8,9 +9,11 @@
 /// window reaches, with `U_d = sum_{tap + j = d} W_tap T_j` and `base = bias +
 /// sum_tap W_tap bias_in`: 2K-1 table rows added instead of a `[2C, K*C]`
 /// product, the costliest product of a prefill (a fifth of its work for the
-/// paper's model). The sums are in a different order from the product's, so
-/// the pre-activations differ from stepping's by float rounding; built for
-/// fp32 weights only (bf16's and int8's products round the input their own way).
+/// paper's model) and 7% of a step's weight reads. The sums are in another
+/// order than the product's, so they differ from the unfolded conv by float
+/// rounding; prefill and stepping both use the tables, in the same order, so
+/// they agree bit for bit. Built for fp32 weights only (bf16's and int8's
+/// products round the input their own way).
 struct FoldedInputConv: @unchecked Sendable {
     /// Packed rows of the down conv (its pre-activation width).
     let rows: Int

@@ -3,10 +3,9 @@
 /// layer's windows at every tick (a convolution over time), and the ring
 /// buffers, shortcuts, "next" vectors and clock are then set to what
 /// stepping would have left. Every output is computed by the same kernel
-/// rows in the same order as a step computes it, so the result is the same
-/// bytes as stepping, except where fp32 weights let level 0's first down
-/// conv be folded into the input conv (`FoldedInputConv`): the same sums in
-/// another order, equal to stepping's up to rounding.
+/// rows in the same order as a step computes it (level 0's first down conv,
+/// with fp32 weights, from the same folded tables), so the result is the
+/// same bytes as stepping.
 extension SeqUNetState {
     /// A layer's input or output over its level's ticks, every stream: the
     /// vectors at positions `origin - padding ..< end` are stored, stream b's
@@ -40,6 +39,9 @@ extension SeqUNetState {
             return buffer.pointer + b * streamStride + (padding + k - origin) * dimension
         }
     }
+
+    /// Whether a prefill has heard a stop request.
+    final class StopFlag { var heard = false }
 
     /// Buffers a prefill has finished with, handed out again so that the
     /// big level-0 sequences are allocated (and faulted in) once, not per layer.
@@ -85,7 +87,15 @@ extension SeqUNetState {
         let ticks = (0..<levels).map { i in first[i] < steps ? (steps - 1 - first[i]) / (1 << i) + 1 : 0 }
         let lastLevel = levels - 1
 
-        var stopped = false
+        // Set once a stop request is heard; every later product is skipped.
+        // (A class, not a captured `var`: Swift 6.3's debug build took the
+        // nested functions' writes to a captured Bool for no writes and
+        // warned that the final check could never fire; a test shows it does.)
+        let stop = StopFlag()
+        func stopRequested() -> Bool {
+            if !stop.heard && shouldStop() { stop.heard = true }
+            return stop.heard
+        }
         // Pre-activations of one chunk of positions, written by each product before it is read.
         var preactivations = FloatBuffer(uninitializedCount: 0)
         func scratch(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -124,13 +134,13 @@ extension SeqUNetState {
         func conv(_ kernel: GatedKernel, over input: Sequence, first start: Int, stride: Int, count: Int,
                   taps: Int, identity: Sequence? = nil, skip: Int = 0, into destination: Sequence? = nil) -> Sequence {
             let out = destination ?? pool.sequence(origin: skip, end: skip + count, dimension: c, padding: pad, streams: batch)
-            guard count > 0, !stopped else { return out }
-            if shouldStop() { stopped = true; return out }
+            guard count > 0, !stop.heard else { return out }
+            if stopRequested() { return out }
             let pre = scratch(min(count, chunk) * kernel.width)
             for b in 0..<batch {
                 // In chunks of positions, so that a stop request is heard within one.
                 for at in Swift.stride(from: 0, to: count, by: chunk) {
-                    if at > 0 && shouldStop() { stopped = true; return out }
+                    if at > 0 && stopRequested() { return out }
                     let n = min(chunk, count - at)
                     let epilogue = GatedEpilogue(
                         channels: kernel.channels, groups: kernel.groups,
@@ -147,7 +157,8 @@ extension SeqUNetState {
 
         // Level 0's first down conv over the input conv's output `input` (all
         // `count` positions) from the folded tables: the first K-1 positions,
-        // whose windows still hold the reset's zero vectors, as `conv` does.
+        // whose windows still hold the reset's zero vectors, as `conv` does (and
+        // as stepping does until `inputsFed` reaches K-1).
         func firstConv(_ folded: FoldedInputConv, over input: Sequence, count: Int) -> Sequence {
             let kernel = downKernels[0], width = folded.rows
             let out = pool.sequence(end: count, dimension: c, padding: pad, streams: batch)
@@ -157,7 +168,7 @@ extension SeqUNetState {
             for b in 0..<batch {
                 let classes = inputs + b * steps
                 for at in Swift.stride(from: head, to: count, by: chunk) {
-                    if stopped || shouldStop() { stopped = true; return out }
+                    if stopRequested() { return out }
                     let n = min(chunk, count - at)
                     for i in 0..<n {
                         // The window's classes from t - 2(K-1); class 0 before the first input.
@@ -276,17 +287,19 @@ extension SeqUNetState {
             x = current
         }
 
-        if stopped { return false }
-        // The class ring holds the last K inputs; the logits come from the last step.
+        if stop.heard { return false }
+        // The class ring holds the last 2K-1 inputs; the logits come from the last step.
+        let span = classSpan
         classSlot = 0
-        for s in (steps - k)..<steps {
-            classSlot = classSlot + 1 == k ? 0 : classSlot + 1
+        for s in (steps - span)..<steps {
+            classSlot = classSlot + 1 == span ? 0 : classSlot + 1
             for b in 0..<batch {
                 let cls = s >= 0 ? Int32(inputs[b * steps + s]) : 0
-                classRing[b * 2 * k + classSlot] = cls
-                classRing[b * 2 * k + classSlot + k] = cls
+                classRing[b * 2 * span + classSlot] = cls
+                classRing[b * 2 * span + classSlot + span] = cls
             }
         }
+        inputsFed = min(steps, k - 1)
         for b in 0..<batch { (current + b * c).update(from: x.at(b, steps - 1), count: c) }
         relu(current, count: batch * c, into: rectified)
         outputMatrix.multiply(rectified, plus: weights.outputBias.pointer, into: outputs, batch: batch, xStride: c,
@@ -300,7 +313,7 @@ extension SeqUNetState {
     public func copyStreams(from source: any NetworkState, to first: Int) -> Bool {
         guard let source = source as? SeqUNetState, source.weights === weights,
               first >= 0, first + source.batch <= batch else { return false }
-        let n = source.batch, c = config.features, k = config.kernelSize, levels = config.levels
+        let n = source.batch, c = config.features, levels = config.levels
         for r in 0..<ringCount {
             let from = source.downRings[r]
             (downRings[r].base + first * from.streamStride).update(from: from.base, count: n * from.streamStride)
@@ -314,8 +327,8 @@ extension SeqUNetState {
             (to + first * c).update(from: from, count: n * c)
         }
         (outputs + first * config.classes).update(from: source.outputs, count: n * config.classes)
-        (classRing + first * 2 * k).update(from: source.classRing, count: n * 2 * k)
-        (phase, classSlot) = (source.phase, source.classSlot)
+        (classRing + first * 2 * classSpan).update(from: source.classRing, count: n * 2 * classSpan)
+        (phase, classSlot, inputsFed) = (source.phase, source.classSlot, source.inputsFed)
         return true
     }
 }

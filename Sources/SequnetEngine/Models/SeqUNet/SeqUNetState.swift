@@ -15,9 +15,16 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     var phase = 0
 
     let arena: FloatArena
-    /// Per stream, the last K input classes, twice over (see `WindowRing`).
+    /// Per stream, the last `classSpan` input classes, twice over (see
+    /// `WindowRing`): the input conv reads the newest K, the folded first
+    /// down conv all 2K-1.
     let classRing: UnsafeMutablePointer<Int32>
+    let classSpan: Int
     var classSlot = 0
+    /// Inputs fed since the reset, counted up to K-1. From then on level 0's
+    /// first down conv has no reset zeros in its window and, with fp32
+    /// weights, is computed from the folded tables (`FoldedInputConv`).
+    var inputsFed = 0
 
     // Layers in flat arrays, indexed [level * depth + j] or [level].
     let downKernels: UnsafeMutablePointer<GatedKernel>       // (L-1)*D
@@ -84,7 +91,8 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         upsampleRings = bottleneckRings + d
         upRings = upsampleRings + (l - 1)
 
-        classRing = UnsafeMutablePointer<Int32>.allocate(capacity: batch * 2 * k)
+        classSpan = 2 * k - 1
+        classRing = UnsafeMutablePointer<Int32>.allocate(capacity: batch * 2 * classSpan)
         shortcuts = carve((l - 1) * batch * c)
         nextUp = carve((l - 1) * batch * c)
         nowUp = carve(batch * c)
@@ -107,21 +115,23 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     public var nextTickLevel: Int { phase == 0 ? config.levels - 1 : phase.trailingZeroBitCount }
 
     /// Zeroes every buffer and sets the phase of the next sample. The class
-    /// windows hold class 0 until K inputs have been fed. What the first
+    /// windows hold class 0 until 2K-1 inputs have been fed. What the first
     /// steps compute from them lies outside the receptive field of anything
-    /// read after priming, which feeds the whole input size (more than K).
+    /// read after priming, which feeds the whole input size (more than 2K).
     public func reset(phase: Int) {
         arena.buffer.zero()
-        classRing.initialize(repeating: 0, count: batch * 2 * config.kernelSize)
+        classRing.initialize(repeating: 0, count: batch * 2 * classSpan)
         classSlot = 0
+        inputsFed = 0
         for r in 0..<ringCount { downRings[r].rewind() }
         self.phase = phase
     }
 
     public func snapshot() -> NetworkStateSnapshot {
-        let classes = (0..<(batch * 2 * config.kernelSize)).map { Int(classRing[$0]) }
+        let classes = (0..<(batch * 2 * classSpan)).map { Int(classRing[$0]) }
         return NetworkStateSnapshot(floats: arena.copied,
-                                    integers: [phase, classSlot] + (0..<ringCount).map { downRings[$0].writeSlot } + classes,
+                                    integers: [phase, classSlot, inputsFed] + (0..<ringCount).map { downRings[$0].writeSlot }
+                                        + classes,
                                     batch: batch)
     }
 
@@ -129,9 +139,9 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         precondition(snapshot.batch == batch)
         arena.restore(snapshot.floats)
         let ints = snapshot.integers
-        (phase, classSlot) = (ints[0], ints[1])
-        for r in 0..<ringCount { downRings[r].restore(writeSlot: ints[2 + r]) }
-        for i in 0..<(batch * 2 * config.kernelSize) { classRing[i] = Int32(ints[2 + ringCount + i]) }
+        (phase, classSlot, inputsFed) = (ints[0], ints[1], ints[2])
+        for r in 0..<ringCount { downRings[r].restore(writeSlot: ints[3 + r]) }
+        for i in 0..<(batch * 2 * classSpan) { classRing[i] = Int32(ints[3 + ringCount + i]) }
     }
 
     /// Feeds one class per stream and computes each stream's logits for the next sample.
@@ -143,25 +153,33 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         let top = phase == 0 ? levels - 1 : phase.trailingZeroBitCount
 
         // Input conv: the bias plus one weight column per tap, picked by class.
-        classSlot = classSlot + 1 == k ? 0 : classSlot + 1
+        let span = classSpan
+        classSlot = classSlot + 1 == span ? 0 : classSlot + 1
         let table = weights.inputTable
         for b in 0..<batch {
-            let ring = classRing + b * 2 * k
+            let ring = classRing + b * 2 * span
             ring[classSlot] = Int32(inputs[b])
-            ring[classSlot + k] = Int32(inputs[b])
+            ring[classSlot + span] = Int32(inputs[b])
             let vector = current + b * c
             vector.update(from: weights.inputBias.pointer, count: c)
+            // The newest K of the window, which starts at classSlot + 1.
             for j in 0..<k {
-                let column = table.column(tap: j, class: Int(ring[classSlot + 1 + j]))
+                let column = table.column(tap: j, class: Int(ring[classSlot + k + j]))
                 for o in 0..<c { vector[o] += column[o] }
             }
         }
+        let folded = inputsFed == k - 1 ? weights.foldedInput : nil
+        if inputsFed < k - 1 { inputsFed += 1 }
 
         // Down path: each level that ticks refines `current` and keeps a shortcut.
         var level = 0
         while level < levels - 1 && level <= top {
             for j in 0..<depth {
-                apply(downKernels[level * depth + j], &downRings[level * depth + j])
+                if level == 0 && j == 0, let folded {
+                    applyFolded(folded)
+                } else {
+                    apply(downKernels[level * depth + j], &downRings[level * depth + j])
+                }
             }
             (shortcuts + level * bc).update(from: current, count: bc)
             downsampleRings[level].push(current, stride: c)
@@ -209,6 +227,23 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
 
         phase += 1
         if phase == config.cycles { phase = 0 }
+    }
+
+    /// Level 0's first down conv from the folded tables: per stream, its
+    /// pre-activation is the base plus one table row per class of the last
+    /// 2K-1 inputs. Its ring is kept as `apply` keeps it (a reset or a
+    /// snapshot may need it), though the tables do not read it.
+    @inline(__always)
+    private func applyFolded(_ folded: FoldedInputConv) {
+        let c = config.features, span = classSpan, kernel = downKernels[0]
+        downRings[0].push(current, stride: c)
+        for b in 0..<batch {
+            let window = classRing + b * 2 * span + classSlot + 1
+            folded.preActivation(classes: { Int(window[$0]) }, into: scratch + b * folded.rows)
+        }
+        GatedEpilogue(channels: kernel.channels, groups: kernel.groups, identity: UnsafePointer(current),
+                      identityStride: c, first: current, second: nil, outputStride: c)
+            .apply(preActivations: scratch, preStride: folded.rows, batch: batch, panels: 0..<kernel.matrix.panelCount)
     }
 
     /// A residual layer on `current`, its input pushed to its ring first.

@@ -21,8 +21,8 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
     let upsampling: [GatedLayerWeights]
     /// `[L-1][D]`: residual convs of up block i over concat(c, up), `[2C, K*2C]`.
     let upConvs: [[GatedLayerWeights]]
-    /// The input conv and level 0's first down conv as one, for prefill
-    /// (fp32 weights with at least two levels; nil otherwise).
+    /// The input conv and level 0's first down conv as one, once the conv's
+    /// window is full (fp32 weights with at least two levels; nil otherwise).
     let foldedInput: FoldedInputConv?
     /// `[classes, C]`
     let outputMatrix: PackedMatrix
@@ -83,7 +83,9 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
 
     // MARK: Cost
 
-    /// The products in step order: down path, bottleneck, up path, output.
+    /// The products in step order, as the reference computes them: down
+    /// path, bottleneck, up path, output. (Level 0's first down conv stays
+    /// in, though with fp32 weights the engine adds folded table rows instead.)
     public var schedule: [ScheduledProduct] {
         let l = config.levels
         var products: [ScheduledProduct] = []
@@ -103,6 +105,15 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
     /// (level i runs every 2^i samples; the upconv at every tick of level i+1).
     public var multiplyAddsPerStep: Double {
         perStepAverage { $0.multiplyAdds } + Double(config.kernelSize * config.features + outputMatrix.multiplyAdds)
+            + foldDifference { Double($0.span * $0.rows) - Double($1.multiplyAdds) }
+    }
+
+    /// Level 0's first down conv, every sample, as folded table rows instead
+    /// of its product: `change(folded, conv)` (what the tables cost minus what
+    /// the product did), or 0 without the fold.
+    private func foldDifference(_ change: (FoldedInputConv, GatedLayerWeights) -> Double) -> Double {
+        guard let folded = foldedInput, let conv = downConvs.first?.first else { return 0 }
+        return change(folded, conv)
     }
 
     /// The input conv's K picked columns and bias, and the output conv, read every sample.
@@ -114,10 +125,12 @@ public final class SeqUNetWeights: NetworkWeights, @unchecked Sendable {
     /// Weight bytes read at each tick, grouped by how many samples lie between
     /// ticks: level i's convs every 2^i samples, its down- and upsampling
     /// layers every 2^(i+1), the bottleneck once a cycle, the input and output
-    /// convs every sample.
+    /// convs every sample (level 0's first down conv, when folded, as its
+    /// 2K-1 table rows).
     public var weightReads: [WeightReads] {
         var bytesByPeriod: [Int: Double] = [:]
         bytesByPeriod[1] = inputOutputBytesPerStep
+            + foldDifference { Double($0.span * $0.rows * MemoryLayout<Float>.size) - Double($1.weightBytes) }
         for i in 0..<(config.levels - 1) {
             bytesByPeriod[1 << i, default: 0] += Double((downConvs[i] + upConvs[i]).map(\.weightBytes).reduce(0, +))
             bytesByPeriod[2 << i, default: 0] += Double(downsampling[i].weightBytes + upsampling[i].weightBytes)
