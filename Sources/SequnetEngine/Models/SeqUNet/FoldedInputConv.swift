@@ -50,17 +50,35 @@ struct FoldedInputConv: @unchecked Sendable {
         matrix.multiplyAccumulate(biases.pointer, into: base.pointer, batch: 1, xStride: k * c, yStride: rows, team: nil)
     }
 
+    /// Raw pointers to the tables, for the step and the prefill's loops
+    /// (the owning `FoldedInputConv` lives in the weights, which every state keeps).
+    var kernel: FoldedInputKernel {
+        FoldedInputKernel(rows: rows, classes: classes, span: span, tables: UnsafePointer(tables.pointer),
+                          base: UnsafePointer(base.pointer))
+    }
+}
+
+/// `FoldedInputConv`'s tables as raw pointers: copying one touches no
+/// reference counts.
+struct FoldedInputKernel {
+    let rows: Int
+    let classes: Int
+    let span: Int
+    let tables: UnsafePointer<Float>
+    let base: UnsafePointer<Float>
+
     /// `U_d[cls]`, `rows` floats.
     @inline(__always)
     func table(_ d: Int, class cls: Int) -> UnsafePointer<Float> {
-        UnsafePointer(tables.pointer + (d * classes + cls) * rows)
+        tables + (d * classes + cls) * rows
     }
 
     /// The pre-activation at a position whose window is all real inputs:
-    /// `base` plus the table rows of `classes[0..<span]`, oldest first.
+    /// `base` plus the table rows of `classes[0..<span]`, oldest first. (All
+    /// `rows`, padding included: `rows * span` adds.)
     @inline(__always)
     func preActivation(classes: (Int) -> Int, into row: UnsafeMutablePointer<Float>) {
-        row.update(from: base.pointer, count: rows)
+        row.update(from: base, count: rows)
         for d in 0..<span {
             let column = table(d, class: classes(d))
             for o in 0..<rows { row[o] += column[o] }

@@ -72,7 +72,8 @@ public struct SeqUNetConfig: ModelConfiguration, Equatable {
     }
 
     public func streamStateBytes(batch: Int) -> Int {
-        stateArenaFloats(batch: batch) * MemoryLayout<Float>.size + batch * 2 * kernelSize * MemoryLayout<Int32>.size
+        // The arena, and the class ring's 2K-1 classes, twice over.
+        stateArenaFloats(batch: batch) * MemoryLayout<Float>.size + batch * 2 * (2 * kernelSize - 1) * MemoryLayout<Int32>.size
     }
 
     public func validate() throws {

@@ -159,7 +159,7 @@ extension SeqUNetState {
         // `count` positions) from the folded tables: the first K-1 positions,
         // whose windows still hold the reset's zero vectors, as `conv` does (and
         // as stepping does until `inputsFed` reaches K-1).
-        func firstConv(_ folded: FoldedInputConv, over input: Sequence, count: Int) -> Sequence {
+        func firstConv(_ folded: FoldedInputKernel, over input: Sequence, count: Int) -> Sequence {
             let kernel = downKernels[0], width = folded.rows
             let out = pool.sequence(end: count, dimension: c, padding: pad, streams: batch)
             let head = min(pad, count)
@@ -196,8 +196,8 @@ extension SeqUNetState {
             let n = ticks[level]
             for j in 0..<depth {
                 fill(&downRings[level * depth + j], from: x, last: n - 1)
-                let y = level == 0 && j == 0 && weights.foldedInput != nil
-                    ? firstConv(weights.foldedInput!, over: x, count: n)
+                let y = level == 0 && j == 0 && foldedInput != nil
+                    ? firstConv(foldedInput!, over: x, count: n)
                     : conv(downKernels[level * depth + j], over: x, first: 0, stride: 1, count: n, taps: k)
                 pool.recycle(x)
                 x = y

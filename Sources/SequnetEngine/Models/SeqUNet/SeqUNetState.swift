@@ -25,6 +25,8 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     /// first down conv has no reset zeros in its window and, with fp32
     /// weights, is computed from the folded tables (`FoldedInputConv`).
     var inputsFed = 0
+    /// The weights' folded tables (fp32 weights), as raw pointers.
+    let foldedInput: FoldedInputKernel?
 
     // Layers in flat arrays, indexed [level * depth + j] or [level].
     let downKernels: UnsafeMutablePointer<GatedKernel>       // (L-1)*D
@@ -73,6 +75,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         upsampleKernels = kernels(weights.upsampling)
         upKernels = kernels(weights.upConvs.flatMap { $0 })
         outputMatrix = weights.outputMatrix.view
+        foldedInput = weights.foldedInput?.kernel
 
         var rings: [WindowRing] = []
         func ring(dimension: Int, taps: Int) -> WindowRing {
@@ -168,7 +171,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
                 for o in 0..<c { vector[o] += column[o] }
             }
         }
-        let folded = inputsFed == k - 1 ? weights.foldedInput : nil
+        let folded = inputsFed == k - 1 ? foldedInput : nil
         if inputsFed < k - 1 { inputsFed += 1 }
 
         // Down path: each level that ticks refines `current` and keeps a shortcut.
@@ -234,7 +237,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     /// 2K-1 inputs. Its ring is kept as `apply` keeps it (a reset or a
     /// snapshot may need it), though the tables do not read it.
     @inline(__always)
-    private func applyFolded(_ folded: FoldedInputConv) {
+    private func applyFolded(_ folded: FoldedInputKernel) {
         let c = config.features, span = classSpan, kernel = downKernels[0]
         downRings[0].push(current, stride: c)
         for b in 0..<batch {
