@@ -73,6 +73,21 @@ struct FoldedInputKernel {
         tables + (d * classes + cls) * rows
     }
 
+    /// Level 0's first down conv for `count` items (a prefill's positions or
+    /// a step's streams), the one code both run so that they agree bit for
+    /// bit: item i's pre-activation from the classes `classes(i, d)` (d < span,
+    /// oldest first) into `scratch` (`count * rows` floats), then the gated
+    /// activation plus the residual `input` into `output` (C floats per item,
+    /// one after another; they may be the same).
+    @inline(__always)
+    func apply(_ kernel: GatedKernel, count: Int, classes: (_ item: Int, _ d: Int) -> Int,
+               scratch: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { preActivation(classes: { classes(i, $0) }, into: scratch + i * rows) }
+        GatedEpilogue(channels: kernel.channels, groups: kernel.groups, identity: input, identityStride: kernel.channels,
+                      first: output, second: nil, outputStride: kernel.channels)
+            .apply(preActivations: scratch, preStride: rows, batch: count, panels: 0..<kernel.matrix.panelCount)
+    }
+
     /// The pre-activation at a position whose window is all real inputs:
     /// `base` plus the table rows of `classes[0..<span]`, oldest first. (All
     /// `rows`, padding included: `rows * span` adds.)

@@ -71,9 +71,13 @@ public struct SeqUNetConfig: ModelConfiguration, Equatable {
             + batch * (2 * (l - 1) * c + 3 * c + GatedLayerWeights.preActivationFloats(channels: c, units: 2) + classes) + 64
     }
 
+    /// Input classes a stream keeps: the 2K-1 that level 0's first down conv
+    /// reaches through the input conv (the input conv itself reads the newest K).
+    var classSpan: Int { 2 * kernelSize - 1 }
+
     public func streamStateBytes(batch: Int) -> Int {
-        // The arena, and the class ring's 2K-1 classes, twice over.
-        stateArenaFloats(batch: batch) * MemoryLayout<Float>.size + batch * 2 * (2 * kernelSize - 1) * MemoryLayout<Int32>.size
+        // The arena, and the class ring, twice over (see `WindowRing`).
+        stateArenaFloats(batch: batch) * MemoryLayout<Float>.size + batch * 2 * classSpan * MemoryLayout<Int32>.size
     }
 
     public func validate() throws {

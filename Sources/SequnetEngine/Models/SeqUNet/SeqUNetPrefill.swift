@@ -160,24 +160,19 @@ extension SeqUNetState {
         // whose windows still hold the reset's zero vectors, as `conv` does (and
         // as stepping does until `inputsFed` reaches K-1).
         func firstConv(_ folded: FoldedInputKernel, over input: Sequence, count: Int) -> Sequence {
-            let kernel = downKernels[0], width = folded.rows
             let out = pool.sequence(end: count, dimension: c, padding: pad, streams: batch)
             let head = min(pad, count)
-            _ = conv(kernel, over: input, first: 0, stride: 1, count: head, taps: k, into: out)
-            let pre = scratch(chunk * width)
+            _ = conv(downKernels[0], over: input, first: 0, stride: 1, count: head, taps: k, into: out)
+            let pre = scratch(chunk * folded.rows)
             for b in 0..<batch {
                 let classes = inputs + b * steps
                 for at in Swift.stride(from: head, to: count, by: chunk) {
                     if stopRequested() { return out }
-                    let n = min(chunk, count - at)
-                    for i in 0..<n {
-                        // The window's classes from t - 2(K-1); class 0 before the first input.
-                        let oldest = at + i - 2 * pad
-                        folded.preActivation(classes: { oldest + $0 >= 0 ? classes[oldest + $0] : 0 }, into: pre + i * width)
-                    }
-                    GatedEpilogue(channels: kernel.channels, groups: kernel.groups, identity: UnsafePointer(input.at(b, at)),
-                                  identityStride: c, first: out.at(b, at), second: nil, outputStride: c)
-                        .apply(preActivations: pre, preStride: width, batch: n, panels: 0..<kernel.matrix.panelCount)
+                    // Position at + i's window of classes starts at at + i - 2(K-1); class 0 before the first input.
+                    let oldest = at - 2 * pad
+                    folded.apply(downKernels[0], count: min(chunk, count - at),
+                                 classes: { i, d in oldest + i + d >= 0 ? classes[oldest + i + d] : 0 },
+                                 scratch: pre, input: input.at(b, at), output: out.at(b, at))
                 }
             }
             return out

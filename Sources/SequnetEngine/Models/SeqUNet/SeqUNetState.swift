@@ -94,7 +94,7 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
         upsampleRings = bottleneckRings + d
         upRings = upsampleRings + (l - 1)
 
-        classSpan = 2 * k - 1
+        classSpan = config.classSpan
         classRing = UnsafeMutablePointer<Int32>.allocate(capacity: batch * 2 * classSpan)
         shortcuts = carve((l - 1) * batch * c)
         nextUp = carve((l - 1) * batch * c)
@@ -238,15 +238,10 @@ public final class SeqUNetState: NetworkState, @unchecked Sendable {
     /// snapshot may need it), though the tables do not read it.
     @inline(__always)
     private func applyFolded(_ folded: FoldedInputKernel) {
-        let c = config.features, span = classSpan, kernel = downKernels[0]
-        downRings[0].push(current, stride: c)
-        for b in 0..<batch {
-            let window = classRing + b * 2 * span + classSlot + 1
-            folded.preActivation(classes: { Int(window[$0]) }, into: scratch + b * folded.rows)
-        }
-        GatedEpilogue(channels: kernel.channels, groups: kernel.groups, identity: UnsafePointer(current),
-                      identityStride: c, first: current, second: nil, outputStride: c)
-            .apply(preActivations: scratch, preStride: folded.rows, batch: batch, panels: 0..<kernel.matrix.panelCount)
+        downRings[0].push(current, stride: config.features)
+        let window = classRing + classSlot + 1, streamStride = 2 * classSpan
+        folded.apply(downKernels[0], count: batch, classes: { b, d in Int(window[b * streamStride + d]) },
+                     scratch: scratch, input: current, output: current)
     }
 
     /// A residual layer on `current`, its input pushed to its ring first.
